@@ -1,0 +1,1 @@
+"""Built-in checks, one per module; installed as efadoctor.checks."""

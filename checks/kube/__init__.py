@@ -1,0 +1,1 @@
+"""Checks of the node and the EFA device plugin, from the Kubernetes API."""

@@ -1,0 +1,5 @@
+"""`python -m efadoctor`."""
+
+from .cli import main
+
+main(prog_name="efadoctor")

@@ -1,0 +1,3 @@
+"""Renderers: they only present a report, never gather or judge."""
+
+RENDERERS = ("table", "json", "markdown")
