@@ -77,6 +77,14 @@ def rank(findings: Sequence[Finding], *, symptom: Symptom | None = None, symptom
     for root in roots:
         folded.setdefault(root.check.id, [])
 
+    def depth(finding: Finding, seen: frozenset[str] = frozenset()) -> int:
+        """Steps from its root: consequences are listed in the order the cascade happened."""
+        parents = [p for p in _failing_parents(finding, failing) if p.check.id not in seen]
+        return 0 if not parents else 1 + max(depth(p, seen | {finding.check.id}) for p in parents)
+
+    def cascade(root: Finding) -> tuple[Finding, ...]:
+        return tuple(sorted(folded[root.check.id], key=lambda f: (depth(f), _order(f))))
+
     def explains(root: Finding) -> bool:
         if symptom is None:
             return True
@@ -85,12 +93,8 @@ def rank(findings: Sequence[Finding], *, symptom: Symptom | None = None, symptom
 
     relevant = [r for r in roots if explains(r)]
     others = [r for r in roots if not explains(r)]
-    causes = tuple(
-        Cause(i + 1, root, tuple(sorted(folded[root.check.id], key=_order))) for i, root in enumerate(relevant)
-    )
-    next_failures = tuple(
-        Cause(len(causes) + i + 1, root, tuple(sorted(folded[root.check.id], key=_order))) for i, root in enumerate(others)
-    )
+    causes = tuple(Cause(i + 1, root, cascade(root)) for i, root in enumerate(relevant))
+    next_failures = tuple(Cause(len(causes) + i + 1, root, cascade(root)) for i, root in enumerate(others))
     passing = [f for f in findings if f.verdict.status is Status.PASS and f.check.symptoms]
     ruled_out = tuple(f for f in passing if symptom is None or symptom in f.check.symptoms)
     could_not = tuple(
