@@ -1,0 +1,1 @@
+"""Checks of the EC2 instance, its EFA interfaces, security groups and placement."""

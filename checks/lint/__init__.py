@@ -1,0 +1,1 @@
+"""Checks of manifests before they are deployed (efadoctor lint)."""

@@ -1,0 +1,1 @@
+"""Checks of what libfabric sees inside the workload container (the in-pod probe)."""
