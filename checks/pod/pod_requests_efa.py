@@ -91,4 +91,9 @@ def _commands(pod: PodInfo, container: str, count: str) -> list[str]:
             % (container, EFA_RESOURCE, count, EFA_RESOURCE, count)
         )
         return [f"kubectl -n {pod.namespace} patch {pod.controller[0].lower()} {pod.controller[1]} -p '{body}'"]
-    return [f"kubectl -n {pod.namespace} get pod {pod.name} -o yaml  # pods are immutable: change the template that created it"]
+    if pod.controller:  # a Job, MPIJob, PyTorchJob...: its template is in the manifest that created it
+        return [f"kubectl -n {pod.namespace} edit {pod.controller[0].lower()} {pod.controller[1]}  # or change the manifest and re-apply"]
+    return [
+        f"kubectl -n {pod.namespace} get pod {pod.name} -o yaml > {pod.name}.yaml  # add the resources above to container {container}",
+        f"kubectl replace --force -f {pod.name}.yaml  # pods are immutable: this deletes and recreates the pod",
+    ]

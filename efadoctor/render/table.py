@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, TextIO
 
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -35,7 +36,7 @@ def _cause(console: Console, cause: Mapping[str, Any], checks: Mapping[str, Mapp
         for line in rest:
             console.print(f"     {escape(line)}")
         for command in fix["commands"]:
-            console.print(f"     [green]$[/] {escape(command)}", soft_wrap=True)
+            console.print(f"     [green]$[/] {escape(command)}")
     for cid in cause["consequences"]:
         if cid in checks:
             console.print(f"   [dim]explains {cid}: {escape(checks[cid]['summary'])}[/]")
@@ -43,7 +44,8 @@ def _cause(console: Console, cause: Mapping[str, Any], checks: Mapping[str, Mapp
 
 
 def render(report: Mapping[str, Any], out: TextIO, *, color: bool = False) -> None:
-    console = Console(file=out, force_terminal=color, no_color=not color, highlight=False, width=None if color else 120)
+    # soft_wrap: long lines (commands above all) stay whole, so they can be copied from a pipe or a ticket
+    console = Console(file=out, force_terminal=color, no_color=not color, highlight=False, soft_wrap=True, width=None if color else 140)
     checks = {c["check_id"]: c for c in report["checks"]}
     console.print(f"[{VERDICT_STYLE[report['verdict']]}]{escape(report['headline'])}[/]")
     console.print(f"[dim]{escape(target_line(report))}[/]")
@@ -67,7 +69,7 @@ def render(report: Mapping[str, Any], out: TextIO, *, color: bool = False) -> No
             perm = f" [yellow](missing permission: {escape(item['missing_permission'])})[/]" if item.get("missing_permission") else ""
             console.print(f"  [yellow]?[/] {item['check_id']} {escape(item['reason'])}{perm}")
         console.print()
-    table = Table(title="All checks", title_justify="left", show_edge=False, pad_edge=False, expand=False)
+    table = Table(title="All checks", title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, expand=False)
     table.add_column("ID", no_wrap=True)
     table.add_column("Status", no_wrap=True)
     table.add_column("Layer", no_wrap=True)

@@ -7,7 +7,8 @@ from typing import Any, Mapping
 
 def target_line(report: Mapping[str, Any]) -> str:
     target = report["target"]
-    parts = [f"{target.get('kind', '?')} {target.get('name', '')}".strip()]
+    name = f"{target['namespace']}/{target.get('name', '')}" if target.get("namespace") else target.get("name", "")
+    parts = [f"{target.get('kind', '?')} {name}".strip()]
     node_bits = [target.get(k) for k in ("instance_type", "instance_id", "region") if target.get(k)]
     if target.get("node") and target.get("kind") != "node":
         parts.append(f"node {target['node']}")
