@@ -99,14 +99,18 @@ def _table() -> dict[str, InstanceTypeInfo]:
     from importlib import resources
 
     text = resources.files("efadoctor.data").joinpath("instance_types.json").read_text(encoding="utf-8")
-    rows = json.loads(text).get("types", [])
-    infos = (_info(row) for row in rows if isinstance(row, dict))
-    return {info.instance_type: info for info in infos if info is not None}
+    data = json.loads(text)
+    infos = (_info(row) for row in data.get("types", []) if isinstance(row, dict))
+    table = {info.instance_type: info for info in infos if info is not None}
+    for name in data.get("without_efa", []):  # known to exist, known to lack EFA; nothing else kept
+        if isinstance(name, str) and name not in table:
+            table[name] = InstanceTypeInfo(name, False, 0, None, None, None, None, "no", None, "DescribeInstanceTypes (name only)")
+    return table
 
 
 def all_types() -> tuple[InstanceTypeInfo, ...]:
-    """Every instance type in the data: all EFA-capable ones, plus accelerated sizes without EFA of
-    the same families (e.g. g5.2xlarge)."""
+    """Every instance type in the data: all EFA-capable ones with their facts, the accelerated sizes
+    without EFA of the same families (e.g. g5.2xlarge) with theirs, and every other type by name only."""
     return tuple(_table().values())
 
 

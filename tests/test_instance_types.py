@@ -140,7 +140,9 @@ def test_lookup_is_forgiving_and_values_are_frozen() -> None:
     info = lookup("  P5.48XLARGE ")
     assert info is not None and info.instance_type == "p5.48xlarge" and info.family == "p5"
     assert lookup("p6-b200.48xlarge").family == "p6-b200"  # type: ignore[union-attr]
-    assert lookup("m5.large") is None
+    m5 = lookup("m5.large")  # known by name only: no EFA, nothing else claimed
+    assert m5 is not None and not m5.efa_supported and m5.max_efa_interfaces == 0 and m5.vcpus is None
+    assert lookup("x9.nonexistent") is None
     with pytest.raises(dataclasses.FrozenInstanceError):
         info.max_efa_interfaces = 1  # type: ignore[misc]
 
@@ -148,8 +150,9 @@ def test_lookup_is_forgiving_and_values_are_frozen() -> None:
 def test_all_types_covers_every_efa_type_and_only_accelerated_non_efa_sizes() -> None:
     types = instance_types.all_types()
     assert sum(t.efa_supported for t in types) > 300
-    non_efa = [t for t in types if not t.efa_supported]
+    non_efa = [t for t in types if not t.efa_supported and t.vcpus is not None]  # those with facts kept
     assert non_efa and all(t.gpus is not None or t.family.startswith(("trn", "inf")) for t in non_efa)
+    assert {"c6i.8xlarge", "m5.large"} <= {t.instance_type for t in types if not t.efa_supported}
 
 
 def _generator() -> ModuleType:

@@ -203,14 +203,12 @@ def test_seed_pods_lack_hugepages_and_shm(seed_report):
     assert "medium: Memory" in shm["fix"]["summary"]
 
 
-def test_seed_nodepool_categories_cannot_be_decided_with_the_shipped_data(seed_report):
-    """The shipped data lists only the EFA sizes of CPU families (c6i, ...), so c/p/g of 8xlarge+ is undecidable:
-    an unknown (never a pass), which names the families and asks for an instance-type pin."""
+def test_seed_nodepool_admits_types_without_efa(seed_report):
+    """The seed's c/p/g of 8xlarge+ (generation > 3) admits c-family sizes without EFA: a warning at the requirements."""
     entry = by_id(seed_report)["LINT013"]
-    assert entry["status"] == "skip"
-    unknown = next(c for c in seed_report["could_not_check"] if c["check_id"] == "LINT013")
-    assert "c6i" in unknown["reason"] and "node.kubernetes.io/instance-type In" in unknown["reason"]
+    assert entry["status"] == "warn"
     assert places(entry) == ["seed_efa_nodepool.yaml:35"]
+    assert "c6i.8xlarge" in entry["evidence"][0]["detail"] or "c5.12xlarge" in entry["evidence"][0]["detail"]
 
 
 def test_seed_single_zone_and_yaml_pass(seed_report):
