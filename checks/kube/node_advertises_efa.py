@@ -9,7 +9,7 @@ from efadoctor.facts.kube import EFA_RESOURCE, NodeInfo
     severity=Severity.CRITICAL,
     symptoms=(Symptom.PENDING, Symptom.ENODATA),
     # any of these failing explains an empty allocatable: fold this one under it
-    caused_by=("K8S001", "AWS001", "AWS002", "K8S003", "K8S004", "K8S005", "K8S006"),
+    caused_by=("K8S001", "AWS001", "AWS002", "K8S003", "K8S004", "K8S005", "K8S006", "K8S007", "K8S008"),
 )
 def node_advertises_efa(node: NodeInfo):
     """

@@ -3,7 +3,7 @@ import re
 from efadoctor import Layer, Severity, Symptom, check, failed, passed, warned
 from efadoctor.facts.kube import EFA_RESOURCE, HUGEPAGES_2MI, EventInfo, PodInfo
 
-_INSUFFICIENT = re.compile(r"Insufficient ([\w./-]+)")
+_INSUFFICIENT = re.compile(r"Insufficient ([\w./-]*[\w-])")  # the scheduler ends the reason with "." or ","
 
 
 @check(
@@ -12,8 +12,13 @@ _INSUFFICIENT = re.compile(r"Insufficient ([\w./-]+)")
     layer=Layer.POD_SPEC,
     severity=Severity.CRITICAL,
     symptoms=(Symptom.PENDING,),
-    # the node side explains "no node has free vpc.amazonaws.com/efa"
-    caused_by=("POD002", "K8S001", "K8S002", "K8S003", "K8S004", "K8S005", "K8S006", "AWS001", "AWS002"),
+    # the node side explains "no node has free vpc.amazonaws.com/efa" (the plugin is missing, not scheduled on the
+    # EFA nodes, finds no device, or the nodes have too few EFA interfaces); an untolerated node taint explains a
+    # Pending pod that is not short of EFA at all
+    caused_by=(
+        "POD002", "POD008", "K8S001", "K8S002", "K8S003", "K8S004", "K8S005", "K8S006", "K8S007", "K8S008",
+        "AWS001", "AWS002", "AWS003",
+    ),
 )
 def pod_not_pending_for_efa(pod: PodInfo, pod_events: tuple[EventInfo, ...]):
     """
