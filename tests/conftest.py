@@ -6,3 +6,29 @@ import pytest
 @pytest.fixture(autouse=True)
 def _no_plugin_autoload(monkeypatch):
     monkeypatch.setenv("EFADOCTOR_DISABLE_PLUGIN_AUTOLOAD", "1")
+
+
+@pytest.fixture(scope="session")
+def fake_ec2():
+    """One moto server per test session (moto's state is per process anyway); tests reset it."""
+    from tests.fakes.ec2 import FakeEC2
+
+    with FakeEC2() as server:
+        yield server
+
+
+@pytest.fixture()
+def ec2(fake_ec2, monkeypatch):
+    """An empty fake EC2, the environment that points boto3 at it (and at nothing of the developer's), and a client."""
+    import os
+
+    import boto3
+
+    fake_ec2.reset()
+    for key in [k for k in os.environ if k.startswith("AWS_")]:
+        monkeypatch.delenv(key)
+    for key, value in fake_ec2.env().items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
+    return boto3.client("ec2")

@@ -10,13 +10,11 @@ the production code paths.
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections import Counter
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-import boto3
 import pytest
 
 from tests.fakes import ec2_scenarios
@@ -29,25 +27,6 @@ from tests.helpers import cause_ids, invoke, invoke_json, status_of
 ROOT = Path(__file__).resolve().parents[1]
 ONLY = ("--only", "AWS,K8S001,K8S002")  # this layer and the node checks it explains; other layers have their own tests
 ALL_FOUR = {"DescribeInstances", "DescribeInstanceTypes", "DescribeSecurityGroups", "DescribePlacementGroups"}
-
-
-@pytest.fixture(scope="module")
-def fake_ec2() -> Iterator[FakeEC2]:
-    with FakeEC2() as server:
-        yield server
-
-
-@pytest.fixture()
-def ec2(fake_ec2: FakeEC2, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """An empty fake EC2 and the environment that points boto3 at it (and at nothing of the developer's)."""
-    fake_ec2.reset()
-    for key in [k for k in os.environ if k.startswith("AWS_")]:
-        monkeypatch.delenv(key)
-    for key, value in fake_ec2.env().items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
-    return boto3.client("ec2")
 
 
 class Diagnosis:

@@ -12,7 +12,6 @@ import json
 import os
 import subprocess
 import sys
-from typing import Iterator
 
 import pytest
 from click.testing import CliRunner
@@ -46,12 +45,6 @@ def no_aws(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-
-
-@pytest.fixture(scope="module")
-def fake_ec2() -> Iterator[FakeEC2]:
-    with FakeEC2() as server:
-        yield server
 
 
 @pytest.fixture()

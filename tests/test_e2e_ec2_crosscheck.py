@@ -7,16 +7,12 @@ by the unmodified clients, configured only by a kubeconfig and the standard AWS 
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-import boto3
-import pytest
 
 from tests.fakes import ec2_scenarios
 from tests.fakes import kube_objects as k
-from tests.fakes.ec2 import FakeEC2
 from tests.fakes.kube import FakeKube
 from tests.helpers import cause_ids, invoke_json, status_of
 
@@ -24,24 +20,6 @@ ONLY = ("--only", "K8S,AWS001,AWS002,AWS003")
 NO_DEVICES = "2026/02/03 15:23:32 Fetching EFA devices.\n2026/02/03 15:23:32 Error to get IB device: %v. No valid EFA devices found\n"
 REGISTERED = ("2024/08/09 23:55:59 Starting to serve on /var/lib/kubelet/device-plugins/aws-efa-device-plugin.sock\n"
               "2024/08/09 23:55:59 Registered device plugin with Kubelet\n")
-
-
-@pytest.fixture(scope="module")
-def fake_ec2() -> Iterator[FakeEC2]:
-    with FakeEC2() as server:
-        yield server
-
-
-@pytest.fixture()
-def ec2(fake_ec2: FakeEC2, monkeypatch: pytest.MonkeyPatch) -> Any:
-    fake_ec2.reset()
-    for key in [key for key in os.environ if key.startswith("AWS_")]:
-        monkeypatch.delenv(key)
-    for key, value in fake_ec2.env().items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
-    return boto3.client("ec2")
 
 
 def node_for(instance_id: str, instance_type: str, efa: int | None, name: str = "ip-10-0-1-10.ec2.internal", **kw) -> dict:
