@@ -104,7 +104,16 @@ def build_fakes(pod: str | None) -> tuple[Any, Any, str, str]:
     if pod:
         namespace, pod_name = pod.split("/", 1)
         objects.append(k.workload_pod(pod_name, namespace=namespace, node_name=name))
+        # the in-pod probe: a healthy p5's output (the real API server takes its ~15 KB exec URL; aiohttp needs telling)
+        from tests.fakes.probe_container import allow_long_request_lines
+        from tests.fakes.probe_text import probe_output
+
+        allow_long_request_lines()
     kube = FakeKube(objects).start()
+    if pod:
+        from tests.fakes.kube import ExecResult
+
+        kube.exec_handler = lambda *_: ExecResult(stdout=probe_output(devices=scenario.efa_interfaces))
     kube.requests = TimedRequests()
     kube.set_log(plugin_pod["metadata"]["namespace"], plugin_pod["metadata"]["name"], device_plugin_log(scenario.efa_interfaces))
     kubeconfig = str(kube.write_kubeconfig(Path(tempfile.mkdtemp(prefix="efadoctor-bench-")) / "kubeconfig"))

@@ -1,0 +1,166 @@
+"""Probe outputs written by hand, in exactly the format efadoctor/probe/probe.sh prints, for unit tests.
+
+Why by hand: the checks must be tested on every relevant combination (libfabric versions, device
+layouts, env values, limits) without root or EFA hardware; running the real script needs a simulated
+container (tests/fakes/probe_container.py, root only). The section bodies follow the programs that
+print them: `ls -la` for /dev/infiniband, the script's own `NAME driver=X` / `uverbsN ibdev=X` lines,
+/proc/meminfo lines, `df -kP`, the filtered environment, and fi_info outputs from the samples
+(tests/data/samples) wherever a sample exists; the helpers below name the sample they read.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
+
+
+def sample_lines(name: str) -> list[str]:
+    return (SAMPLES / name).read_text(encoding="utf-8").splitlines()
+
+
+def local_capture(name: str) -> tuple[str, int]:
+    """A local Debian capture: (output, exit code), header lines removed (never edited)."""
+    lines = sample_lines(name)
+    code = int(re.match(r"# exit code: (\d+)", lines[1]).group(1))
+    return "".join(line + "\n" for line in lines[2:]), code
+
+
+def fenced_block(name: str, index: int = 0) -> str:
+    """The `index`-th ``` block of a public sample, its markdown indentation removed."""
+    lines = sample_lines(name)
+    blocks, current, inside = [], [], False
+    for line in lines:
+        if line.strip().startswith("```"):
+            if inside:
+                blocks.append(current)
+                current = []
+            inside = not inside
+            continue
+        if inside:
+            current.append(line)
+    block = blocks[index]
+    indent = min(len(line) - len(line.lstrip()) for line in block if line.strip())
+    return "".join(line[indent:] + "\n" for line in block)
+
+
+def commented_example(name: str, index: int) -> str:
+    """Sample 05 shows outputs as '# '-prefixed comment lines after '# Example output:'."""
+    lines = sample_lines(name)
+    starts = [i for i, line in enumerate(lines) if line == "# Example output:"]
+    out = []
+    for line in lines[starts[index] + 1:]:
+        if not line.startswith("# "):
+            break
+        out.append(line[2:])
+    return "\n".join(out) + "\n"
+
+
+SAMPLE_05 = "05_fi_info_version_and_efa_ok_libfabric1.22_m6i.txt"
+VERSION_1_22 = commented_example(SAMPLE_05, 1)  # /opt/amazon/efa/bin/fi_info: 1.22.0amzn5.0 ...
+EFA_OK_1_22 = commented_example(SAMPLE_05, 0)  # one device, rdmap47s0 (rdm and dgrm entries)
+# `fi_info -l` of a build with efa, in util/info.c's format (the Debian capture's layout, with efa first)
+LIST_WITH_EFA = "efa:\n    version: 122.0\nshm:\n    version: 122.0\ntcp:\n    version: 122.0\n"
+DEBIAN_VERSION, _ = local_capture("local-fi_info-version.txt")
+DEBIAN_LIST, _ = local_capture("local-fi_info-l.txt")
+DEBIAN_ENODATA, _ = local_capture("local-fi_info-p-efa.txt")  # fi_getinfo: -61 (libfabric < 1.19 form)
+ENODATA_1_19 = "fi_getinfo: -61 (No data available)\n"  # libfabric >= 1.19 (commit d65ddbb4d), util/info.c
+
+
+def version_text(version: str, api: str, program: str = "/opt/amazon/efa/bin/fi_info") -> str:
+    """`fi_info --version` for another version, in sample 05's three-line format."""
+    return f"{program}: {version}\nlibfabric: {version}\nlibfabric api: {api}\n"
+
+
+def efa_entries(devices: list[str], provider_version: str = "122.0") -> str:
+    """`fi_info -p efa -t FI_EP_RDM` listing these devices, in sample 05's entry format."""
+    return "".join(
+        f"provider: efa\n    fabric: efa\n    domain: {device}-rdm\n    version: {provider_version}\n"
+        "    type: FI_EP_RDM\n    protocol: FI_PROTO_EFA\n"
+        for device in devices
+    )
+
+
+def device_names(count: int) -> list[str]:
+    return [f"rdmap{79 + index}s0" for index in range(count)]
+
+
+def probe_output(
+    *,
+    devices: int = 32,  # uverbs nodes in the container
+    node_devices: int | None = None,  # EFA devices in sysfs (default: devices)
+    fi_info: str | None = "/opt/amazon/efa/bin/fi_info",
+    version: str = VERSION_1_22,
+    listing: str = LIST_WITH_EFA,
+    efa_stdout: str | None = None,
+    efa_stderr: str = "",
+    efa_rc: int | None = None,
+    memlock: str = "unlimited",
+    hugepages: int = 5128,
+    env: Mapping[str, str] | None = None,
+    libs: list[str] | None = None,
+    drop: tuple[str, ...] = (),
+    stop_after: str | None = None,
+) -> str:
+    """A whole probe output; `drop` leaves sections out, `stop_after` cuts the output after a section."""
+    node_devices = devices if node_devices is None else node_devices
+    names = device_names(node_devices)
+    env = {"LD_LIBRARY_PATH": "/opt/amazon/ofi-nccl/lib/x86_64-linux-gnu:/opt/amazon/efa/lib"} if env is None else dict(env)
+    if libs is None:
+        libs = ["/opt/amazon/efa/lib/libfabric.so.1", "/opt/amazon/efa/lib/libefa.so.1",
+                "/opt/amazon/ofi-nccl/lib/x86_64-linux-gnu/libnccl-net-ofi.so",
+                "/opt/amazon/ofi-nccl/lib/x86_64-linux-gnu/libnccl-net.so"]
+    if efa_stdout is None:
+        efa_stdout = efa_entries(names[:devices]) if devices and node_devices and fi_info else ""
+    if efa_rc is None:
+        efa_rc = 0 if efa_stdout else 61
+    if not efa_stdout and not efa_stderr and efa_rc == 61:
+        efa_stderr = ENODATA_1_19
+    sections: list[tuple[str, str, int]] = []
+    tools = (f"fi_info={fi_info or ''}\nfi_pingpong=\ntimeout=/usr/bin/timeout\nfi_info_used={fi_info or ''}\n"
+             "fi_pingpong_used=\ntimeout_form=timeout -k 1 5\n")
+    sections.append(("tools", tools, 0))
+    sections.append(("identity", "uid=0\nuser=root\n", 0))
+    if devices:
+        # `ls -la /dev/infiniband/` of the device plugin's char devices (major 231, uverbs minors from 192)
+        body = "total 0\ndrwxr-xr-x 2 root root 660 Jan  5 10:01 .\ndrwxr-xr-x 6 root root 380 Jan  5 10:01 ..\n"
+        body += "".join(f"crw-rw-rw- 1 root root 231, {192 + i} Jan  5 10:01 uverbs{i}\n" for i in range(devices))
+        sections.append(("dev_infiniband", body, 0))
+    else:
+        sections.append(("dev_infiniband", "efadoctor-probe: /dev/infiniband: No such file or directory\n", 2))
+    if node_devices:
+        sections.append(("sys_infiniband", "".join(f"{n} driver=efa\n" for n in names), 0))
+        sections.append(("sys_infiniband_verbs", "".join(f"uverbs{i} ibdev={n}\n" for i, n in enumerate(names)), 0))
+    else:
+        sections.append(("sys_infiniband", "efadoctor-probe: /sys/class/infiniband: No such file or directory\n", 2))
+        sections.append(("sys_infiniband_verbs", "efadoctor-probe: /sys/class/infiniband_verbs: No such file or directory\n", 2))
+    sections.append(("memlock", f"{memlock}\n", 0))
+    meminfo = (f"HugePages_Total:    {hugepages}\nHugePages_Free:     {hugepages}\nHugePages_Rsvd:        0\n"
+               "HugePages_Surp:        0\nHugepagesize:       2048 kB\n")
+    sections.append(("hugepages", meminfo, 0))
+    df = ("Filesystem     1024-blocks  Used Available Capacity Mounted on\n"
+          "shm                65536     0     65536       0% /dev/shm\n")
+    sections.append(("shm", df, 0))
+    sections.append(("env", "".join(f"{k}={v}\n" for k, v in env.items()), 0))
+    sections.append(("libs", "".join(f"{p}\n" for p in libs), 0))
+    sections.append(("efa_installed_packages", "# EFA installer version: 1.38.0\n", 0))
+    if fi_info:
+        sections.append(("fi_info_version", version, 0))
+        sections.append(("fi_info_list", listing, 0))
+        sections.append(("fi_info_efa", efa_stdout, efa_rc))
+        sections.append(("fi_info_efa_stderr", efa_stderr, efa_rc))
+    else:
+        missing = "efadoctor-probe: command not found: fi_info\n"
+        sections += [("fi_info_version", missing, 127), ("fi_info_list", missing, 127), ("fi_info_efa", "", 127),
+                     ("fi_info_efa_stderr", "efadoctor-probe: command not found: fi_info\n", 127)]
+    out = ["EFADOCTOR-PROBE v1\n"]
+    for name, body, rc in sections:
+        if name in drop:
+            continue
+        out.append(f"@@begin {name}\n{body}@@end {name} rc={rc}\n")
+        if name == stop_after:
+            return "".join(out)
+    out.append("@@done\n")
+    return "".join(out)
