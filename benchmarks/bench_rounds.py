@@ -104,11 +104,9 @@ def build_fakes(pod: str | None) -> tuple[Any, Any, str, str]:
     if pod:
         namespace, pod_name = pod.split("/", 1)
         objects.append(k.workload_pod(pod_name, namespace=namespace, node_name=name))
-        # the in-pod probe: a healthy p5's output (the real API server takes its ~15 KB exec URL; aiohttp needs telling)
-        from tests.fakes.probe_container import allow_long_request_lines
+        # the in-pod probe answers with a healthy p5's output
         from tests.fakes.probe_text import probe_output
 
-        allow_long_request_lines()
     kube = FakeKube(objects).start()
     if pod:
         from tests.fakes.kube import ExecResult

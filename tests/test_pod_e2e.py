@@ -23,7 +23,6 @@ from tests.fakes.probe_container import (
     EFA_INSTALLER_2_1,
     SOURCE_BUILD_WITHOUT_EFA,
     SimulatedContainer,
-    long_request_lines,
     namespaces_available,
 )
 from tests.helpers import cause_ids, invoke_json, status_of
@@ -77,7 +76,7 @@ class Walk:
         options = {"node_devices": devices, "passed_devices": devices if spec.get("efa", 32) else 0,
                    "env": dict(spec.get("env") or {}), **(container or {})}
         simulated = SimulatedContainer(self.tmp_path / "container", **options)
-        with long_request_lines(), FakeKube([node, daemonset, plugin, workload]) as kube:
+        with FakeKube([node, daemonset, plugin, workload]) as kube:
             kube.set_log(plugin["metadata"]["namespace"], plugin["metadata"]["name"], log)
             kube.exec_handler = simulated.handler
             kubeconfig = kube.write_kubeconfig(self.tmp_path / "kubeconfig")

@@ -22,7 +22,6 @@ from efadoctor.model import FactUnavailable
 from efadoctor.probe import MAX_OUTPUT_BYTES, SCRIPT
 from tests.fakes import kube_objects as k
 from tests.fakes.kube import ExecResult, FakeKube
-from tests.fakes.probe_container import long_request_lines
 from tests.fakes.probe_text import probe_output
 from tests.helpers import invoke_json, status_of
 
@@ -50,7 +49,7 @@ def cluster(tmp_path: Path):
     crashing = k.workload_pod("crash-0", node_name=NODE)
     crashing["status"]["containerStatuses"][0]["state"] = {"waiting": {"reason": "CrashLoopBackOff"}}
     crashing["status"]["containerStatuses"][0]["ready"] = False
-    with long_request_lines(), FakeKube([k.node(NODE), *pods, crashing]) as fake:
+    with FakeKube([k.node(NODE), *pods, crashing]) as fake:
         fake.kubeconfig_path = fake.write_kubeconfig(tmp_path / "kubeconfig")
         yield fake
 

@@ -26,8 +26,7 @@ import yaml
 from aiohttp import hdrs, web
 
 from .kube_exec import ExecHandler, ExecOptions, ExecResult, go_bool, stream_exec
-from .kube_selectors import (
-    SelectorError, fields_match, labels_match, parse_field_selector, parse_label_selector)
+from .kube_selectors import SelectorError, fields_match, labels_match, parse_field_selector, parse_label_selector
 from .kube_store import RESOURCES, ObjectStore, Resource
 
 __all__ = ["ExecResult", "FakeKube", "UNREACHABLE_CONTEXT"]
@@ -72,6 +71,9 @@ class _Deny:
         # a namespace-scoped denial also denies cluster-wide requests, which need every namespace
         return (self.verb in (verb, "*") and self.resource == resource and self.subresource == subresource
                 and (self.namespace is None or namespace is None or self.namespace == namespace))
+
+
+REQUEST_LINE_LIMIT = 1 << 20
 
 
 class FakeKube:
@@ -208,7 +210,11 @@ class FakeKube:
             app.router.add_get(path, self._discovery)
             app.router.add_get(path + "/", self._discovery)  # clients ask for both forms
         app.router.add_route("*", "/{tail:.*}", self._not_served)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+        # the exec URL carries the whole probe script (~15 KB); the real API server reads request lines
+        # up to 1 MiB (Go net/http's DefaultMaxHeaderBytes), aiohttp only 8190 bytes by default
+        self._runner = web.AppRunner(
+            app, access_log=None, shutdown_timeout=1.0, max_line_size=REQUEST_LINE_LIMIT, max_field_size=REQUEST_LINE_LIMIT
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()

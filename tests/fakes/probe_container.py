@@ -28,8 +28,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -158,37 +157,6 @@ PATH=$_path
 export PATH
 exec "$@"
 """
-
-
-# The exec URL carries the whole script in its `command` query (about 15 KB URL-encoded). The real API
-# server and kubelet read request headers up to 1 MiB (Go net/http's DefaultMaxHeaderBytes, which
-# Kubernetes' servers use); aiohttp, under FakeKube, stops at an 8190-byte request line.
-REQUEST_LINE_LIMIT = 1 << 20
-
-
-def allow_long_request_lines() -> dict[str, int]:
-    """Let FakeKube's aiohttp server read request lines as long as the real API server does.
-
-    Returns the previous limits (for `long_request_lines` to restore); a script may just call it once.
-    """
-    from aiohttp import web_protocol
-
-    defaults = web_protocol.RequestHandler.__init__.__kwdefaults__
-    saved = {key: defaults[key] for key in ("max_line_size", "max_field_size")}
-    defaults.update(max_line_size=REQUEST_LINE_LIMIT, max_field_size=REQUEST_LINE_LIMIT)
-    return saved
-
-
-@contextmanager
-def long_request_lines() -> Iterator[None]:
-    """allow_long_request_lines() for the duration of a with block."""
-    from aiohttp import web_protocol
-
-    saved = allow_long_request_lines()
-    try:
-        yield
-    finally:
-        web_protocol.RequestHandler.__init__.__kwdefaults__.update(saved)
 
 
 def namespaces_available() -> str | None:
