@@ -47,3 +47,19 @@ def cause_ids(report: dict) -> list[str]:
 
 def status_of(report: dict, check_id: str) -> str:
     return next(c["status"] for c in report["checks"] if c["check_id"] == check_id)
+
+
+def waves(arrivals: list[float], delay_s: float) -> list[int]:
+    """Which sequential round each request belongs to, from its arrival time under an injected per-request delay.
+
+    A request that waits for another arrives at least `delay_s` after it; requests that do not wait for each
+    other arrive together. Counting rounds this way measures the depth of the fact graph, not the machine's speed.
+    """
+    rounds, start, current = [], None, 0
+    for at in sorted(arrivals):
+        if start is None:
+            start = at
+        elif at - start > delay_s / 2:
+            current, start = current + 1, at
+        rounds.append(current)
+    return rounds

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shlex
-import time
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -17,7 +16,7 @@ import pytest
 
 from tests.fakes import kube_objects as k
 from tests.fakes.kube import FakeKube
-from tests.helpers import cause_ids, invoke_json, status_of
+from tests.helpers import cause_ids, invoke_json, status_of, waves
 
 NODE = "ip-10-0-1-10.ec2.internal"
 NO_EC2 = ("--skip", "K8S007")  # K8S007 compares with EC2, which these tests do not serve
@@ -204,16 +203,17 @@ def test_device_plugin_facts_cost_two_rounds(tmp_path):
     """DaemonSets, the node's pods and the slices start beside GET node; only the log read waits (for the pod)."""
     ds, pod = _running_plugin()
     with Cluster(tmp_path, [k.node(NODE), ds, pod], {pod["metadata"]["name"]: FOUND}) as cluster:
-        cluster.node("--only", "K8S", *NO_EC2)  # warm up imports and the client
-        started = time.perf_counter()
-        cluster.node("--only", "K8S", *NO_EC2)
-        base = time.perf_counter() - started
-        cluster.fake.delay_s = delay = 1.0  # long beside local work that overlaps the waits (imports, AWS set-up)
-        started = time.perf_counter()
+        cluster.fake.delay_s = delay = 0.5
+        cluster.fake.reset_requests()
         code, _ = cluster.node("--only", "K8S", *NO_EC2)
-        rounds = (time.perf_counter() - started - base) / delay
+        rounds = waves(cluster.fake.arrivals, delay)
     assert code == 0
-    assert 1.5 < rounds < 2.5, rounds  # 3 or more would mean a call waits for one it does not need
+    paths = [path.split("?")[0] for _, path in cluster.fake.requests]
+    by_round = {}
+    for path, wave in zip(paths, rounds):
+        by_round.setdefault(wave, []).append(path)
+    assert max(rounds) == 1, by_round  # 3 or more would mean a call waits for one it does not need
+    assert all(path.endswith("/log") for path in by_round[1]), by_round
 
 
 # -- pod: the spec ------------------------------------------------------------------------------------

@@ -204,25 +204,13 @@ def test_nothing_to_probe_is_not_applicable(cluster, pod, reason):
     assert not [c for c in report["could_not_check"] if c["check_id"].startswith("PRB")]
 
 
-class TimedRequests(list):
-    """FakeKube's request log with arrival times."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.times: list[float] = []
-
-    def append(self, item) -> None:
-        self.times.append(time.monotonic())
-        super().append(item)
-
-
 def test_the_exec_runs_in_round_two_beside_the_node(cluster):
     """The probe needs only the pod: it must not wait for the node/EC2 walk (nor make it wait)."""
     cluster.exec_handler = lambda *_: ExecResult(stdout=probe_output())
-    cluster.requests = TimedRequests()
+    cluster.reset_requests()
     cluster.delay_s = delay = 0.4
     diagnose(cluster, "trainer-0", "--only", "POD001,PRB,K8S002")
-    arrivals = {path.split("?")[0]: at for (method, path), at in zip(cluster.requests, cluster.requests.times)}
+    arrivals = {path.split("?")[0]: at for (method, path), at in zip(cluster.requests, cluster.arrivals)}
     pod_at = arrivals["/api/v1/namespaces/default/pods/trainer-0"]
     exec_at = arrivals["/api/v1/namespaces/default/pods/trainer-0/exec"]
     node_at = arrivals[f"/api/v1/nodes/{NODE}"]

@@ -16,6 +16,7 @@ import asyncio
 import base64
 import json
 import threading
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from os import PathLike
@@ -88,6 +89,7 @@ class FakeKube:
         self.dra = dra  # serve resource.k8s.io/v1; turned on by adding a ResourceSlice
         self.delay_s = 0.0
         self.requests: list[tuple[str, str]] = []
+        self.arrivals: list[float] = []  # time.monotonic() of each request, parallel to `requests`
         self.exec_handler: ExecHandler | None = None
         self._store = ObjectStore()
         self._logs: dict[tuple[str, str, str, bool], str] = {}
@@ -124,6 +126,7 @@ class FakeKube:
 
     def reset_requests(self) -> None:
         self.requests.clear()
+        self.arrivals.clear()
 
     @property
     def url(self) -> str:
@@ -230,6 +233,7 @@ class FakeKube:
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
         self.requests.append((request.method, str(request.rel_url)))
+        self.arrivals.append(time.monotonic())
         if self.delay_s:
             await asyncio.sleep(self.delay_s)
         if request.headers.get(hdrs.AUTHORIZATION) != f"Bearer {self.token}":
