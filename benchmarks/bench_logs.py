@@ -14,7 +14,10 @@ Two line mixes:
            INFO log; here they are two thirds of the lines), then the performance table once per run.
   uniform  every sample line equally often: the worst case, where most lines are signatures.
 
-    python -m benchmarks.bench_logs --size-mb 200 [--mix uniform] [--profile]
+With --diagnose the file goes through what `efadoctor logs FILE` runs instead: the `log_facts` collector
+(path checks, then the same streaming parse) and every log check, through the engine.
+
+    python -m benchmarks.bench_logs --size-mb 200 [--mix uniform] [--profile] [--diagnose]
 """
 
 from __future__ import annotations
@@ -128,6 +131,20 @@ def write_log(path: Path, size_bytes: int, mix: str) -> int:
     return written
 
 
+def diagnose(path: Path):
+    """What `efadoctor logs PATH` runs, without rendering: the collectors and every log check; returns the facts."""
+    from efadoctor import engine
+    from efadoctor.context import Context, Options
+    from efadoctor.registry import load
+
+    registry = load(plugins=False)
+    context = Context(Options(target="logs", paths=(str(path),)))
+    result = engine.run(registry.for_target("logs"), registry.collectors, context, timeout_s=3600)
+    for finding in result.findings:
+        print(f"  {finding.check.id} {finding.verdict.status.value}: {finding.verdict.summary[:110]}")
+    return result.facts.get("log_facts")
+
+
 def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
@@ -137,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size-mb", type=int, default=1024, help="log size in MiB (default 1024)")
     parser.add_argument("--mix", choices=("run", "uniform"), default="run", help="line mix (default run)")
     parser.add_argument("--profile", action="store_true", help="also print the top functions (cProfile)")
+    parser.add_argument("--diagnose", action="store_true", help="run the whole `efadoctor logs` diagnosis (collector and checks)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="efadoctor-bench-") as tmp:
         path = Path(tmp) / "nccl-info.log"
@@ -147,7 +165,9 @@ def main(argv: list[str] | None = None) -> int:
         size = path.stat().st_size
         rss_before = peak_rss_mib()
         start, cpu_start = time.perf_counter(), time.process_time()
-        if args.profile:
+        if args.diagnose:
+            facts = diagnose(path)
+        elif args.profile:
             import cProfile
             import pstats
 

@@ -1,0 +1,70 @@
+from efadoctor import Confidence, Layer, Severity, Symptom, check, failed, passed, skipped, warned
+from efadoctor.checks.logs._logs import efa_expectation, in_container, on_hosts, quote, signature_lines
+from efadoctor.facts.kube import ContainerInfo, PodInfo
+from efadoctor.facts.logs import ExpectedInstanceType
+from efadoctor.parsers.logs import LogFacts
+
+INSTALLER = "./efa_installer.sh -y -g -d --skip-kmod --skip-limit-conf --no-verify"
+
+
+@check(
+    id="LOG005",
+    title="The libfabric in the log (fi_info -l) has the efa provider",
+    layer=Layer.IMAGE,
+    severity=Severity.CRITICAL,
+    symptoms=(Symptom.ENODATA, Symptom.SOCKET_FALLBACK),
+    caused_by=("PRB002",),  # the probe runs the same `fi_info -l` in the container
+    targets=("logs", "pod"),
+)
+def libfabric_has_efa_provider(
+    log_facts: LogFacts,
+    expected_instance_type: ExpectedInstanceType | None = None,
+    pod: PodInfo | None = None,
+    workload_container: ContainerInfo | None = None,
+):
+    """
+    ## Why it matters
+    `fi_info -l` lists the providers the libfabric build contains. A
+    distribution's libfabric (Debian's 1.17 lists `psm2 psm ofi_rxm ofi_rxd shm
+    udp tcp sockets net ...`), a pip or conda wheel, or a build without
+    `--enable-efa` has no `efa:` entry, and then `fi_info -p efa` and
+    aws-ofi-nccl can only fail with -61, even on a node whose EFA devices
+    the container sees. (The reverse does not hold: since ofiwg/libfabric
+    PR #10794 (February 2025) the efa provider registers itself even without
+    a device, so `fi_info -l` can list `efa` where `fi_info -p efa` still
+    returns -61.)
+
+    ## Fix
+    Install the EFA user space in the image, as AWS's training images do:
+    `./efa_installer.sh -y -g -d --skip-kmod --skip-limit-conf --no-verify`,
+    and put `/opt/amazon/efa/lib` first on `LD_LIBRARY_PATH` so it is the
+    libfabric the job loads.
+    """
+    listed = [h for h in log_facts.hosts if h.fi_info.listed_providers]
+    if not listed:
+        return skipped("the log holds no `fi_info -l` output")
+    without = [h for h in listed if "efa" not in h.fi_info.listed_providers]
+    if not without:
+        evidence = [e for h in listed for e in quote(h, signature_lines(h, "fi_info_list"), 1)]
+        return passed(f"fi_info -l lists the efa provider{on_hosts([h.host for h in listed])}", evidence=evidence[:4])
+    providers = sorted({p for h in without for p in h.fi_info.listed_providers})
+    versions = sorted({v for h in without for v in h.fi_info.libfabric_versions})
+    evidence = [e for h in without for e in quote(h, signature_lines(h, "fi_info_list"), 2)][:6]
+    expectation = efa_expectation(log_facts, expected_instance_type)
+    evidence += list(expectation.evidence)
+    summary = (
+        f"fi_info -l{on_hosts([h.host for h in without])} lists no efa provider "
+        f"({', '.join(providers[:8])}{', ...' if len(providers) > 8 else ''})"
+        + (f"; libfabric {'/'.join(versions)}" if versions else "")
+        + ": this libfabric cannot use EFA, fi_getinfo for efa returns -61"
+    )
+    if expectation.expected is False:
+        return passed(f"fi_info -l lists no efa provider; {expectation.reason}, so none is needed", evidence=evidence)
+    fix = (
+        f"Install the EFA user space in the image (`{INSTALLER}` from the EFA installer) and put /opt/amazon/efa/lib "
+        "first on LD_LIBRARY_PATH; then check which libfabric the job loads:"
+    )
+    commands = [in_container(pod, workload_container, ["sh", "-c", "fi_info --version; fi_info -l | grep -x efa:"])]
+    if expectation.expected is None:  # nothing says EFA was meant, but a log given to an EFA doctor usually is
+        return warned(summary, fix=fix, commands=commands, evidence=evidence, confidence=Confidence.MEDIUM)
+    return failed(summary + f" although {expectation.reason}", fix=fix, commands=commands, evidence=evidence)
