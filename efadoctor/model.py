@@ -10,7 +10,7 @@ import enum
 import inspect
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Sequence
 
 
 class Status(str, enum.Enum):

@@ -12,16 +12,16 @@ import json
 import re
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
-
-from efadoctor import Status, Symptom
-from efadoctor.aws_fixes import efa_interface_layout
 from efadoctor.checks.aws.efa_interface_count_matches_max import efa_interface_count_matches_max as AWS003
 from efadoctor.checks.aws.instance_has_efa_interface import instance_has_efa_interface as AWS002
 from efadoctor.checks.aws.instance_in_cluster_placement_group import instance_in_cluster_placement_group as AWS005
 from efadoctor.checks.aws.instance_type_supports_efa import instance_type_supports_efa as AWS001
 from efadoctor.checks.aws.security_groups_allow_efa_self_traffic import security_groups_allow_efa_self_traffic as AWS004
+from hypothesis import given
+from hypothesis import strategies as st
+
+from efadoctor import Status, Symptom
+from efadoctor.aws_fixes import efa_interface_layout
 from efadoctor.facts.aws import (
     InstanceInfo,
     NetworkInterface,

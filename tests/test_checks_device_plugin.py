@@ -4,13 +4,13 @@ import shlex
 from dataclasses import replace
 
 import pytest
-
 from efadoctor.checks.kube.device_plugin_affinity_admits_node import device_plugin_affinity_admits_node as K8S005
 from efadoctor.checks.kube.device_plugin_installed import device_plugin_installed as K8S003
 from efadoctor.checks.kube.device_plugin_pod_healthy_on_node import device_plugin_pod_healthy_on_node as K8S006
 from efadoctor.checks.kube.device_plugin_tolerates_node_taints import device_plugin_tolerates_node_taints as K8S004
 from efadoctor.checks.kube.efa_not_published_by_dra import efa_not_published_by_dra as K8S008
 from efadoctor.checks.kube.node_efa_count_matches_ec2 import node_efa_count_matches_ec2 as K8S007
+
 from efadoctor.facts.aws import instance_from_api
 from efadoctor.facts.device_plugin import daemonset_from_json, plugin_pod_from_json, resource_slices_from_list
 from efadoctor.facts.kube import node_from_json

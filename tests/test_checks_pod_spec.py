@@ -1,7 +1,6 @@
 """POD004-POD011 as pure functions of pod facts built from realistic pod objects."""
 
 import pytest
-
 from efadoctor.checks.pod.pod_does_not_mount_host_infiniband import pod_does_not_mount_host_infiniband as POD006
 from efadoctor.checks.pod.pod_env_device_rdma_supported import pod_env_device_rdma_supported as POD010
 from efadoctor.checks.pod.pod_env_fi_provider_efa import pod_env_fi_provider_efa as POD009
@@ -11,6 +10,7 @@ from efadoctor.checks.pod.pod_not_pending_for_efa import pod_not_pending_for_efa
 from efadoctor.checks.pod.pod_requests_full_efa_count import pod_requests_full_efa_count as POD004
 from efadoctor.checks.pod.pod_shm_large_enough import pod_shm_large_enough as POD007
 from efadoctor.checks.pod.pod_tolerates_node_taints import pod_tolerates_node_taints as POD008
+
 from efadoctor.facts.kube import node_from_json, pod_from_json
 from efadoctor.model import Status, Symptom
 from tests.fakes import kube_objects as k

@@ -15,10 +15,10 @@ from efadoctor.facts.device_plugin import (
     efa_candidates,
     image_repository,
     image_tag,
-    parse_plugin_log,
-    plugin_pod_from_json,
     is_daemon_pod,
     is_plugin_pod,
+    parse_plugin_log,
+    plugin_pod_from_json,
     resource_slices_from_list,
     version_tuple,
 )

@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-
 from tests.fakes import ec2_scenarios
 from tests.fakes import kube_objects as k
 from tests.fakes.kube import FakeKube

@@ -145,7 +145,8 @@ def test_debug_keeps_the_traceback():
 
 
 def test_fail_without_fix_is_an_error():
-    from efadoctor.model import Status as S, Verdict
+    from efadoctor.model import Status as S
+    from efadoctor.model import Verdict
 
     @check(id="T011", title="t", layer=Layer.NODE)
     def no_fix():

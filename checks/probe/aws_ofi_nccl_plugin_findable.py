@@ -1,9 +1,8 @@
 import re
 
+from efadoctor import Confidence, Layer, Severity, Symptom, check, failed, passed, skipped, unknown, warned
 from efadoctor.checks.probe._probe import located, quote, run_here, unknown_reason
 from efadoctor.checks.probe.fi_info_present import INSTALL
-
-from efadoctor import Confidence, Layer, Severity, Symptom, check, failed, passed, skipped, unknown, warned
 from efadoctor.facts.kube import GPU_RESOURCE, ContainerInfo, PodInfo
 from efadoctor.parsers.probe_output import ProbeReport
 

@@ -1,7 +1,6 @@
+from efadoctor import Layer, Severity, Symptom, check, failed, passed, skipped, unknown
 from efadoctor.checks.pod._template_fix import unset_env_commands
 from efadoctor.checks.probe._probe import located, not_set, quote, unknown_reason
-
-from efadoctor import Layer, Severity, Symptom, check, failed, passed, skipped, unknown
 from efadoctor.facts.kube import ContainerInfo, NodeInfo, PodInfo
 from efadoctor.instance_types import lookup
 from efadoctor.parsers.probe_output import ProbeReport

@@ -1,8 +1,7 @@
+from efadoctor import Confidence, Layer, Severity, Symptom, check, failed, passed, skipped, unknown
 from efadoctor.checks.probe._probe import located, quote, run_here, unknown_reason
 from efadoctor.checks.probe.fi_info_present import INSTALL
 from efadoctor.checks.probe.fi_provider_env_is_efa import provider_allows_efa
-
-from efadoctor import Confidence, Layer, Severity, Symptom, check, failed, passed, skipped, unknown
 from efadoctor.facts.kube import ContainerInfo, PodInfo
 from efadoctor.parsers.probe_output import EFA_ALWAYS_LISTED_SINCE, ProbeReport
 

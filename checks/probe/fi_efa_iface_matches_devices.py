@@ -1,8 +1,7 @@
+from efadoctor import Confidence, Layer, Severity, Symptom, check, failed, passed, skipped, unknown, warned
 from efadoctor.checks.pod._template_fix import unset_env_commands
 from efadoctor.checks.probe._probe import located, not_set, quote, run_here, target, unknown_reason
 from efadoctor.checks.probe.efa_provider_compiled_in import visible_efa_devices
-
-from efadoctor import Confidence, Layer, Severity, Symptom, check, failed, passed, skipped, unknown, warned
 from efadoctor.facts.kube import ContainerInfo, PodInfo
 from efadoctor.parsers.probe_output import ProbeReport
 

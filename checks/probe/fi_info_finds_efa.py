@@ -1,6 +1,5 @@
-from efadoctor.checks.probe._probe import located, quote, run_here, unknown_reason
-
 from efadoctor import Layer, Severity, Symptom, check, failed, passed, skipped, unknown, warned
+from efadoctor.checks.probe._probe import located, quote, run_here, unknown_reason
 from efadoctor.facts.kube import EFA_RESOURCE, ContainerInfo, PodInfo, quantity_int
 from efadoctor.parsers.fi_info import EXIT_TIMED_OUT
 from efadoctor.parsers.probe_output import EXIT_KILLED, ProbeReport

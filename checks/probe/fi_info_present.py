@@ -1,6 +1,5 @@
-from efadoctor.checks.probe._probe import located, quote, unknown_reason
-
 from efadoctor import Layer, Severity, Symptom, check, failed, passed, unknown
+from efadoctor.checks.probe._probe import located, quote, unknown_reason
 from efadoctor.facts.kube import ContainerInfo, PodInfo
 from efadoctor.parsers.probe_output import ProbeReport
 

@@ -1,7 +1,6 @@
+from efadoctor import Layer, Severity, Symptom, check, failed, passed, unknown
 from efadoctor.checks.pod._template_fix import unset_env_commands
 from efadoctor.checks.probe._probe import located, not_set, quote, run_here, unknown_reason
-
-from efadoctor import Layer, Severity, Symptom, check, failed, passed, unknown
 from efadoctor.facts.kube import ContainerInfo, PodInfo
 from efadoctor.parsers.probe_output import ProbeReport
 

@@ -1,7 +1,6 @@
+from efadoctor import Layer, Severity, check, passed, skipped, unknown, warned
 from efadoctor.checks.pod._template_fix import edit_commands
 from efadoctor.checks.probe._probe import located, quote, unknown_reason
-
-from efadoctor import Layer, Severity, check, passed, skipped, unknown, warned
 from efadoctor.facts.kube import HUGEPAGES_2MI, ContainerInfo, PodInfo, quantity_bytes
 from efadoctor.parsers.probe_output import ProbeReport
 

@@ -1,7 +1,6 @@
+from efadoctor import Layer, Severity, Symptom, check, failed, passed, unknown
 from efadoctor.checks.pod._template_fix import edit_commands
 from efadoctor.checks.probe._probe import quote, run_here, target, unknown_reason
-
-from efadoctor import Layer, Severity, Symptom, check, failed, passed, unknown
 from efadoctor.facts.kube import EFA_RESOURCE, ContainerInfo, NodeInfo, PodInfo
 from efadoctor.parsers.probe_output import ProbeReport
 

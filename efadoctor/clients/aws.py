@@ -112,9 +112,9 @@ class AwsAccess:
             return self._config
 
     def _build(self) -> AwsConfig:
+        import boto3
         import botocore.exceptions
         import botocore.session
-        import boto3
 
         profile = self._options.profile
         core = botocore.session.get_session()
@@ -138,8 +138,8 @@ class AwsAccess:
         self.config()
         with self._lock:
             if region not in self._clients:
-                from botocore.config import Config
                 import botocore.exceptions
+                from botocore.config import Config
 
                 from .. import __version__
 
