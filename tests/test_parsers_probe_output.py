@@ -453,3 +453,9 @@ def test_every_truncation_of_the_real_output(real_output):
                 # Only whole lines are read: a cut section holds a prefix of the full one, never a cut value.
                 assert section.lines == whole.lines[: len(section.lines)]
         assert part.complete == (offset >= len(real_output) - 1)
+
+
+def test_unicode_digits_are_not_numbers():
+    """'²'.isdigit() is True but int('²') raises: found by the fuzzer, kept as a plain regression test."""
+    report = parse_probe("EFADOCTOR-PROBE v1\n@@begin memlock\n²\n@@end memlock rc=0\n")
+    assert report.memlock_kib.value is None and report.memlock_kib.evidence

@@ -583,6 +583,11 @@ def _missing_line(section: Section, path: str) -> SourceLine | None:
     return None
 
 
+def _number(text: str, max_digits: int = 18) -> int | None:
+    """A plain ASCII decimal: str.isdigit() also accepts '²' and other digits int() refuses."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= max_digits else None
+
+
 def _memlock(section: Section | None) -> Observed[int | str]:
     if section is None:
         return Observed(None, (), _absent("memlock"))
@@ -592,8 +597,8 @@ def _memlock(section: Section | None) -> Observed[int | str]:
             continue
         if value == "unlimited":
             return Observed("unlimited", (section.evidence(index),))
-        if value.isdigit() and len(value) <= 18:
-            return Observed(int(value), (section.evidence(index),))
+        if _number(value) is not None:
+            return Observed(_number(value), (section.evidence(index),))
         return Observed(None, (section.evidence(index),), "ulimit -l printed something else than a number")
     return Observed(None, (), "ulimit -l printed nothing")
 
@@ -615,8 +620,8 @@ def _shm(section: Section | None) -> Observed[int]:
         return Observed(None, (), _absent("shm"))
     for index, line in enumerate(section.lines):
         fields = line.split()
-        if len(fields) >= 6 and fields[-1] == "/dev/shm" and fields[1].isdigit() and len(fields[1]) <= 18:
-            return Observed(int(fields[1]) * 1024, (section.all_evidence(1) + (section.evidence(index),)))
+        if len(fields) >= 6 and fields[-1] == "/dev/shm" and _number(fields[1]) is not None:
+            return Observed(_number(fields[1]) * 1024, (section.all_evidence(1) + (section.evidence(index),)))
     return Observed(None, section.all_evidence(5), _exit_note("df -kP /dev/shm", section.rc) or "no /dev/shm line from df")
 
 
@@ -715,7 +720,8 @@ def _identity(section: Section | None) -> tuple[Observed[int], Observed[str]]:
     if "uid" in values:
         text, line = values["uid"]
         digits = text.strip()
-        uid = Observed(int(digits), (line,)) if digits.isdigit() and len(digits) <= 12 else Observed(None, (line,), "uid unreadable")
+        number = _number(digits, 12)
+        uid = Observed(number, (line,)) if number is not None else Observed(None, (line,), "uid unreadable")
     user: Observed[str] = Observed(None, (), "user name not reported (no passwd entry for the uid?)")
     if "user" in values:
         text, line = values["user"]
