@@ -36,22 +36,6 @@ from typing import Any
 WORKLOAD_NAMESPACE, WORKLOAD_POD = "default", "nccl-test-0"
 
 
-class TimedRequests(list):
-    """FakeKube's request log, with the arrival time of each request (FakeKube logs no times)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.times: list[float] = []
-
-    def append(self, item: Any) -> None:
-        self.times.append(time.monotonic())
-        super().append(item)
-
-    def clear(self) -> None:
-        self.times.clear()
-        super().clear()
-
-
 def waves(arrivals: list[tuple[float, str]], delay: float) -> list[list[str]]:
     """Group calls into sequential waves: one wave's calls all start within delay/2 of its first call."""
     groups: list[list[str]] = []
@@ -112,7 +96,6 @@ def build_fakes(pod: str | None) -> tuple[Any, Any, str, str]:
         from tests.fakes.kube import ExecResult
 
         kube.exec_handler = lambda *_: ExecResult(stdout=probe_output(devices=scenario.efa_interfaces))
-    kube.requests = TimedRequests()
     kube.set_log(plugin_pod["metadata"]["namespace"], plugin_pod["metadata"]["name"], device_plugin_log(scenario.efa_interfaces))
     kubeconfig = str(kube.write_kubeconfig(Path(tempfile.mkdtemp(prefix="efadoctor-bench-")) / "kubeconfig"))
     return ec2, kube, kubeconfig, name
@@ -174,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
             rounds = (wall_d - wall_0) / delay
             print(f"wall, +{delay * 1000:.0f} ms per call: {wall_d * 1000:.0f} ms -> sequential rounds = {rounds:.2f}")
         arrivals = [(call.at, f"ec2:{call.action}") for call in ec2.calls]
-        arrivals += [(at, f"k8s:{method} {path.split('?')[0]}") for at, (method, path) in zip(kube.requests.times, kube.requests)]
+        arrivals += [(at, f"k8s:{method} {path.split('?')[0]}") for at, (method, path) in zip(kube.arrivals, kube.requests)]
         found = waves(arrivals, max(delays))
         print(f"waves of API calls at +{max(delays) * 1000:.0f} ms: {len(found)}")
         for number, group in enumerate(found, 1):
