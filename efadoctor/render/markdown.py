@@ -6,7 +6,7 @@ from typing import Any, Mapping, TextIO
 
 from tabulate import tabulate
 
-from .text import target_line
+from .text import check_rows, target_line
 
 
 def _cell(text: str) -> str:
@@ -56,6 +56,6 @@ def render(report: Mapping[str, Any], out: TextIO, *, color: bool = False) -> No
             perm = f" (missing permission: `{c['missing_permission']}`)" if c.get("missing_permission") else ""
             lines.append(f"- {c['check_id']} {c['title']}: {c['reason'].splitlines()[0]}{perm}")
         lines.append("")
-    rows = [[c["check_id"], c["status"].upper(), c["layer"], _cell(c["summary"].splitlines()[0] if c["summary"] else "")] for c in report["checks"]]
+    rows = [[check_id, status.upper(), layer, _cell(summary)] for check_id, status, layer, summary in check_rows(report)]
     lines += ["## All checks", "", tabulate(rows, headers=["ID", "Status", "Layer", "Summary"], tablefmt="github"), ""]
     out.write("\n".join(lines))

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .text import target_line
+from .text import check_rows, target_line
 
 STATUS_STYLE = {"pass": "green", "fail": "bold red", "warn": "yellow", "skip": "dim", "error": "magenta"}
 VERDICT_STYLE = {"healthy": "bold green", "causes_found": "bold red", "inconclusive": "bold yellow"}
@@ -74,10 +74,8 @@ def render(report: Mapping[str, Any], out: TextIO, *, color: bool = False) -> No
     table.add_column("Status", no_wrap=True)
     table.add_column("Layer", no_wrap=True)
     table.add_column("Summary")
-    for entry in report["checks"]:
-        status = entry["status"]
-        summary = (entry["summary"] or "").splitlines()[0] if entry["summary"] else ""
-        table.add_row(entry["check_id"], f"[{STATUS_STYLE[status]}]{status.upper()}[/]", entry["layer"], escape(summary))
+    for check_id, status, layer, summary in check_rows(report):
+        table.add_row(check_id, f"[{STATUS_STYLE[status]}]{status.upper()}[/]", layer, escape(summary))
     console.print(table)
     calls = report.get("api_calls", {})
     timings = report.get("timings", {})
