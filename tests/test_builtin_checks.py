@@ -29,3 +29,9 @@ def test_docs_checks_md_is_generated_from_the_checks():
     expected = markdown_all(list(REGISTRY.checks.values()))
     current = (ROOT / "docs" / "checks.md").read_text()
     assert current == expected, "docs/checks.md is stale: run `efadoctor explain --all --no-plugins > docs/checks.md`"
+
+
+def test_writing_checks_lists_every_builtin_fact():
+    text = (ROOT / "docs" / "writing-checks.md").read_text()
+    missing = [name for name, c in REGISTRY.collectors.items() if c.origin == "built-in" and f"`{name}`" not in text]
+    assert not missing, f"docs/writing-checks.md does not list the facts {missing}"
