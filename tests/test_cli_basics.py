@@ -118,3 +118,13 @@ def test_explain_prints_why_and_fix():
     assert result.exit_code == 0
     assert "Why it matters" in result.output and "## Fix" in result.output
     assert _invoke("explain", "pod_requests_efa").output == result.output
+
+
+def test_kubectl_plugin_names_itself_as_kubectl_subcommand():
+    import shutil
+    from pathlib import Path
+
+    plugin = shutil.which("kubectl-efadoctor", path=str(Path(sys.executable).parent))
+    assert plugin, "the kubectl-efadoctor console script is not installed"
+    result = subprocess.run([plugin, "--help"], capture_output=True, text=True, check=True)
+    assert result.stdout.startswith("Usage: kubectl efadoctor ")

@@ -56,4 +56,4 @@ def test_wheel_contents(wheel):
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
     text = wheel.read(entry_points).decode()
     assert "efadoctor = efadoctor.cli:main" in text
-    assert "kubectl-efadoctor = efadoctor.cli:main" in text
+    assert "kubectl-efadoctor = efadoctor.cli:kubectl_main" in text

@@ -51,3 +51,8 @@ def main() -> None:
     Read-only: the only write-like call is the optional in-pod probe (pods/exec).
     Exit codes: 0 healthy, 1 causes found, 2 usage error, 3 inconclusive.
     """
+
+
+def kubectl_main() -> None:
+    """`kubectl efadoctor …`: kubectl runs `kubectl-efadoctor` from PATH; help and errors then name the plugin form."""
+    main(prog_name="kubectl efadoctor")
