@@ -12,7 +12,8 @@ from efadoctor.checks.kube.efa_not_published_by_dra import efa_not_published_by_
 from efadoctor.checks.kube.node_efa_count_matches_ec2 import node_efa_count_matches_ec2 as K8S007
 
 from efadoctor.facts.aws import instance_from_api
-from efadoctor.facts.device_plugin import daemonset_from_json, plugin_pod_from_json, resource_slices_from_list
+from efadoctor.facts.device_plugin import daemonset_from_json, plugin_pod_from_json
+from efadoctor.facts.dra import resource_slices_from_list
 from efadoctor.facts.kube import node_from_json
 from efadoctor.model import Confidence, Status
 from tests.fakes import kube_objects as k

@@ -12,17 +12,17 @@ from efadoctor.facts.device_plugin import (
     chart_predates,
     daemonset_from_json,
     daemonsets_from_list,
-    efa_candidates,
     image_repository,
     image_tag,
     is_daemon_pod,
     is_plugin_pod,
     parse_plugin_log,
     plugin_pod_from_json,
-    resource_slices_from_list,
     version_tuple,
 )
+from efadoctor.facts.dra import resource_slices_from_list
 from efadoctor.facts.kube import Taint, node_from_json
+from efadoctor.facts.scheduling import efa_candidates
 from tests.fakes import kube_objects as k
 
 DATA = Path(__file__).parent / "data"

@@ -13,16 +13,9 @@ import json
 import shlex
 from typing import Iterable, Sequence
 
-from efadoctor.facts.device_plugin import (
-    CHART_REF,
-    CHART_REPO_URL,
-    DEFAULT_NAMESPACE,
-    DEFAULT_RELEASE,
-    DevicePluginDaemonSet,
-    toleration_dict,
-    toleration_for,
-)
+from efadoctor.facts.device_plugin import CHART_REF, CHART_REPO_URL, DEFAULT_NAMESPACE, DEFAULT_RELEASE, DevicePluginDaemonSet
 from efadoctor.facts.kube import Taint
+from efadoctor.facts.scheduling import toleration_dict, toleration_for
 
 REPO_ADD = f"helm repo add eks {CHART_REPO_URL}  # once per machine; then: helm repo update eks"
 

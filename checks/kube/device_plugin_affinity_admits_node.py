@@ -10,10 +10,10 @@ from efadoctor.facts.device_plugin import (
     DevicePluginDaemonSet,
     chart_first_listing,
     chart_predates,
-    efa_candidates,
     for_node,
 )
 from efadoctor.facts.kube import NodeInfo
+from efadoctor.facts.scheduling import efa_candidates
 from efadoctor.instance_types import lookup
 
 AFFINITY = "k8s: DaemonSet spec.template.spec.affinity.nodeAffinity"

@@ -1,15 +1,8 @@
 from efadoctor import Layer, Severity, Symptom, check, failed, passed, skipped
 from efadoctor.checks.kube._device_plugin_fixes import add_tolerations, label
-from efadoctor.facts.device_plugin import (
-    AUTO_MODE,
-    DevicePluginDaemonSet,
-    blocking,
-    chart_predates,
-    efa_candidates,
-    for_node,
-    is_condition_taint,
-)
+from efadoctor.facts.device_plugin import AUTO_MODE, DevicePluginDaemonSet, blocking, chart_predates, for_node
 from efadoctor.facts.kube import NodeInfo, Taint
+from efadoctor.facts.scheduling import efa_candidates, is_condition_taint
 
 TAINTS = "k8s: Node spec.taints"
 TOLERATIONS = "k8s: DaemonSet spec.template.spec.tolerations"

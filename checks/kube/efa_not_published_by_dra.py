@@ -1,5 +1,5 @@
 from efadoctor import Layer, Severity, Symptom, check, passed, warned
-from efadoctor.facts.device_plugin import EfaResourceSlice
+from efadoctor.facts.dra import EfaResourceSlice
 from efadoctor.facts.kube import EFA_RESOURCE, NodeInfo
 
 SLICES = "k8s: list resourceslices.resource.k8s.io (spec.nodeName)"

@@ -25,13 +25,12 @@ from ..clients.kube import NotFound
 from ..facts.device_plugin import (
     DevicePluginDaemonSet,
     DevicePluginPod,
-    EfaResourceSlice,
     daemonsets_from_list,
     is_daemon_pod,
     is_plugin_pod,
     plugin_pod_from_json,
-    resource_slices_from_list,
 )
+from ..facts.dra import EfaResourceSlice, resource_slices_from_list
 from ..facts.kube import PodInfo
 from ..model import FactUnavailable, collector
 

@@ -1,4 +1,4 @@
-"""The EFA device plugin as the cluster shows it: its DaemonSets, its pod on a node, its log, DRA slices.
+"""The EFA device plugin as the cluster shows it: its DaemonSets, its pod on a node, its log.
 
 Why these shapes: the plugin is what turns a node's EFA interfaces into `vpc.amazonaws.com/efa`.
 When it does not run on a node (a taint it does not tolerate, an instance type missing from its
@@ -27,6 +27,13 @@ from .kube import (
     Taint,
     Toleration,
     tolerations_from,
+)
+from .scheduling import (
+    DAEMON_TOLERATED,
+    HOST_NETWORK_TOLERATED,
+    NodeSelectorTerm,
+    blocking,
+    required_terms,
 )
 
 PLUGIN_NAME = "aws-efa-k8s-device-plugin"  # the chart, its container and its image repository (B.1, B.2)
@@ -61,18 +68,6 @@ _CHART_FIRST_LISTED: tuple[tuple[str, tuple[str, ...]], ...] = (
 CHART_FIRST_LISTED: dict[str, str] = {t: version for version, types in _CHART_FIRST_LISTED for t in types}
 LATEST_KNOWN_CHART = "v0.5.30"  # the newest chart version the allow-list history above was read from
 
-# Tolerations the DaemonSet controller adds to every daemon pod (kubernetes pkg/controller/daemon/util,
-# AddOrUpdateDaemonPodTolerations); network-unavailable only for hostNetwork pods, as the plugin is.
-DAEMON_TOLERATED: frozenset[tuple[str, str]] = frozenset({
-    ("node.kubernetes.io/not-ready", "NoExecute"),
-    ("node.kubernetes.io/unreachable", "NoExecute"),
-    ("node.kubernetes.io/disk-pressure", "NoSchedule"),
-    ("node.kubernetes.io/memory-pressure", "NoSchedule"),
-    ("node.kubernetes.io/pid-pressure", "NoSchedule"),
-    ("node.kubernetes.io/unschedulable", "NoSchedule"),
-})
-HOST_NETWORK_TOLERATED = ("node.kubernetes.io/network-unavailable", "NoSchedule")
-BLOCKING_EFFECTS = ("NoSchedule", "NoExecute")  # PreferNoSchedule never keeps a pod off a node
 
 
 def version_tuple(version: str | None) -> tuple[int, ...] | None:
@@ -102,36 +97,6 @@ def is_plugin_container(container: Mapping[str, Any]) -> bool:
     return image_repository(image).endswith(PLUGIN_NAME) or container.get("name") == PLUGIN_NAME
 
 
-def blocking(taints: Iterable[Taint]) -> tuple[Taint, ...]:
-    return tuple(t for t in taints if t.effect in BLOCKING_EFFECTS)
-
-
-def is_condition_taint(taint: Taint) -> bool:
-    """Taints Kubernetes itself sets for node conditions (not-ready, cordoned...): fix the node, not the pod."""
-    return taint.key.startswith("node.kubernetes.io/") or taint.key.startswith("node.cloudprovider.kubernetes.io/")
-
-
-def toleration_for(taint: Taint) -> dict[str, str]:
-    """The narrowest toleration of a taint: Equal to its value when it has one, else Exists."""
-    entry = {"key": taint.key, "operator": "Equal" if taint.value else "Exists"}
-    if taint.value:
-        entry["value"] = taint.value
-    entry["effect"] = taint.effect
-    return entry
-
-
-def toleration_dict(toleration: Toleration) -> dict[str, str]:
-    entry: dict[str, str] = {}
-    if toleration.key:
-        entry["key"] = toleration.key
-    entry["operator"] = toleration.operator
-    if toleration.value:
-        entry["value"] = toleration.value
-    if toleration.effect:
-        entry["effect"] = toleration.effect
-    return entry
-
-
 def _seq(value: Any) -> list[Any]:
     """A JSON list as a list; anything else (null, a scalar, a map) as empty."""
     return value if isinstance(value, list) else []
@@ -139,71 +104,6 @@ def _seq(value: Any) -> list[Any]:
 
 def _map(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
-
-
-# ---- node affinity ------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class NodeSelectorRequirement:
-    """One matchExpressions (or matchFields) entry of a required node affinity term."""
-
-    key: str
-    operator: str  # In | NotIn | Exists | DoesNotExist | Gt | Lt
-    values: tuple[str, ...]
-    field: bool = False  # matchFields (metadata.name) rather than a label
-
-    def matches(self, labels: Mapping[str, str], node_name: str = "") -> bool:
-        """Kubernetes' rule (k8s.io/component-helpers nodeaffinity): NotIn/DoesNotExist match a missing label."""
-        if self.field:
-            present, value = self.key == "metadata.name", node_name
-        else:
-            present, value = self.key in labels, labels.get(self.key, "")
-        if self.operator == "In":
-            return present and value in self.values
-        if self.operator == "NotIn":
-            return not present or value not in self.values
-        if self.operator == "Exists":
-            return present
-        if self.operator == "DoesNotExist":
-            return not present
-        if self.operator in ("Gt", "Lt") and present and len(self.values) == 1:
-            try:
-                number, bound = int(value), int(self.values[0])
-            except ValueError:
-                return False
-            return number > bound if self.operator == "Gt" else number < bound
-        return False
-
-    def __str__(self) -> str:
-        if self.operator in ("Exists", "DoesNotExist"):
-            return f"{self.key} {self.operator}"
-        shown = ", ".join(self.values[:6]) + (f", … ({len(self.values)} values)" if len(self.values) > 6 else "")
-        return f"{self.key} {self.operator} [{shown}]"
-
-
-NodeSelectorTerm = tuple[NodeSelectorRequirement, ...]
-
-
-def _requirements(items: Any, *, fields: bool = False) -> list[NodeSelectorRequirement]:
-    out = []
-    for item in _seq(items):
-        if isinstance(item, Mapping) and item.get("key"):
-            values = tuple(str(v) for v in _seq(item.get("values")) if v is not None)
-            out.append(NodeSelectorRequirement(str(item["key"]), str(item.get("operator") or ""), values, fields))
-    return out
-
-
-def required_terms(spec: Mapping[str, Any]) -> tuple[NodeSelectorTerm, ...] | None:
-    """requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms of a pod spec; None when unset."""
-    affinity = spec.get("affinity") if isinstance(spec.get("affinity"), Mapping) else {}
-    node_affinity = affinity.get("nodeAffinity") if isinstance(affinity.get("nodeAffinity"), Mapping) else {}
-    required = node_affinity.get("requiredDuringSchedulingIgnoredDuringExecution")
-    if not isinstance(required, Mapping):
-        return None
-    terms = []
-    for term in _seq(required.get("nodeSelectorTerms")):
-        if isinstance(term, Mapping):
-            terms.append(tuple(_requirements(term.get("matchExpressions")) + _requirements(term.get("matchFields"), fields=True)))
-    return tuple(terms)
 
 
 @dataclass(frozen=True)
@@ -553,73 +453,3 @@ def plugin_pod_from_json(obj: Mapping[str, Any]) -> DevicePluginPod:
     )
 
 
-# ---- DRA -----------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class EfaResourceSlice:
-    """A DRA ResourceSlice on the node that publishes EFA devices (instead of vpc.amazonaws.com/efa)."""
-
-    name: str
-    driver: str
-    node_name: str | None
-    devices: tuple[str, ...]  # the EFA devices in it (device names)
-    total_devices: int
-
-
-def _attribute_strings(device: Mapping[str, Any]) -> list[str]:
-    """Attribute values as text; resource.k8s.io/v1 has `attributes` on the device, v1beta1 under `basic`."""
-    holder = device.get("basic") if isinstance(device.get("basic"), Mapping) else device
-    attributes = holder.get("attributes") if isinstance(holder.get("attributes"), Mapping) else {}
-    out = []
-    for value in attributes.values():
-        if isinstance(value, Mapping):
-            for kind in ("string", "version"):
-                if isinstance(value.get(kind), str):
-                    out.append(value[kind])
-    return out
-
-
-_EFA_RDMA_NAME = re.compile(r"^rdmap\d+s\d+$")  # EFA's verbs device names (sample 20: rdmap79s0)
-
-
-def is_efa_device(driver: str, device: Mapping[str, Any]) -> bool:
-    """An EFA device by its driver's name, or by what the device says it is.
-
-    DraNet (the DRA driver the EKS docs name for EFA) publishes every RDMA NIC under driver `dra.net`;
-    an EFA one carries `dra.net/pciDevice: Elastic Fabric Adapter (EFA)` and an `rdmapXsY` RDMA name.
-    """
-    if "efa" in driver.lower():
-        return True
-    for text in _attribute_strings(device):
-        lowered = text.lower()
-        if "elastic fabric adapter" in lowered or lowered == "efa" or _EFA_RDMA_NAME.match(text):
-            return True
-    return False
-
-
-def resource_slices_from_list(obj: Mapping[str, Any]) -> tuple[EfaResourceSlice, ...]:
-    slices = []
-    for item in _seq(obj.get("items")):
-        if not isinstance(item, Mapping):
-            continue
-        meta = item.get("metadata") if isinstance(item.get("metadata"), Mapping) else {}
-        spec = item.get("spec") if isinstance(item.get("spec"), Mapping) else {}
-        driver = str(spec.get("driver") or "")
-        devices = [d for d in _seq(spec.get("devices")) if isinstance(d, Mapping)]
-        efa = tuple(str(d.get("name") or "") for d in devices if is_efa_device(driver, d))
-        if efa:
-            node_name = spec.get("nodeName")
-            slices.append(EfaResourceSlice(str(meta.get("name") or ""), driver, node_name if isinstance(node_name, str) else None, efa, len(devices)))
-    return tuple(sorted(slices, key=lambda s: s.name))
-
-
-def efa_candidates(nodes: Iterable[NodeInfo]) -> tuple[NodeInfo, ...]:
-    """Of the nodes a Pending pod may go to, those that could offer EFA: an EFA-capable instance type
-    (offline data; an unknown type is kept) or an advertised vpc.amazonaws.com/efa."""
-    from ..instance_types import lookup
-
-    out = []
-    for node in nodes:
-        info = lookup(node.instance_type) if node.instance_type else None
-        if (node.allocatable_count("vpc.amazonaws.com/efa") or 0) > 0 or info is None or info.efa_supported:
-            out.append(node)
-    return tuple(out)
