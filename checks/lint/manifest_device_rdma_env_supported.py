@@ -5,14 +5,13 @@ from typing import TYPE_CHECKING
 from efadoctor import Layer, Severity, Symptom, check, failed, passed, skipped, warned
 from efadoctor.checks.lint._cite import at, fix_text, lint_again, place, pod_spec_name
 from efadoctor.checks.lint._pods import containers, pinned_instance_types
+from efadoctor.facts.device_rdma import FALSE, GDR_REQUIRED, NO_RDMA_READ, TRUE
 
 if TYPE_CHECKING:
     from efadoctor.instance_types import InstanceTypeInfo
     from efadoctor.parsers.manifests import PodSpecRef
 
 VAR = "FI_EFA_USE_DEVICE_RDMA"
-_TRUE = ("1", "true", "yes", "on", "y")
-_FALSE = ("0", "false", "no", "off", "n")
 
 
 def _entry(name: str, value: str) -> str:
@@ -60,13 +59,13 @@ def manifest_device_rdma_env_supported(
             value = var.value.strip().lower()
             who = f"{pod_spec_name(ref)} container {container.name}"
             infos = [(name, line, known.get(name.lower())) for name, line in types]
-            if value in _TRUE:
+            if value in TRUE:
                 bad = [(n, line) for n, line, info in infos if info is not None and info.gdr == "no"]
                 unsure = [n for n, _, info in infos if info is None or info.gdr == "unknown"]
                 if bad:
                     failing = True
                     names = ", ".join(n for n, _ in bad)
-                    detail = f"{who}: {VAR}={var.value} on {names}, which has no RDMA read: libfabric aborts the process"
+                    detail = f"{who}: {VAR}={var.value} on {names}, {NO_RDMA_READ}"
                 elif not infos:
                     detail = (
                         f"{who}: {VAR}={var.value} with no instance type pinned: "
@@ -76,13 +75,12 @@ def manifest_device_rdma_env_supported(
                     detail = f"{who}: {VAR}={var.value} on {', '.join(unsure)}: no source states GPUDirect RDMA there"
                 else:
                     continue  # every pinned type has RDMA read: forcing it is redundant, not wrong
-            elif value in _FALSE:
+            elif value in FALSE:
                 required = [n for n, _, info in infos if info is not None and info.gdr_required]
                 if required:
                     failing = True
                     detail = (
-                        f"{who}: {VAR}={var.value} on {', '.join(required)}, where aws-ofi-nccl requires GPUDirect RDMA: "
-                        "NCCL's network plugin fails to start"
+                        f"{who}: {VAR}={var.value} on {', '.join(required)}, {GDR_REQUIRED}"
                     )
                 elif not infos:
                     detail = (

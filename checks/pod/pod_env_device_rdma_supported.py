@@ -1,11 +1,10 @@
 from efadoctor import Layer, Severity, Symptom, check, failed, passed, skipped
 from efadoctor.checks.pod._template_fix import env_value, unset_env_commands
+from efadoctor.facts.device_rdma import UNKNOWN, conflict, describe
 from efadoctor.facts.kube import INSTANCE_TYPE_LABEL, ContainerInfo, NodeInfo, PodInfo
 from efadoctor.instance_types import lookup
 
 ENV = "k8s: Pod spec.containers[].env"
-DATA = "efadoctor instance-type data (GPUDirect RDMA column; aws-ofi-nccl platform-aws.cpp gdr_required)"
-TRUE, FALSE = ("1", "true", "yes", "on", "y"), ("0", "false", "no", "off", "n")
 
 
 @check(
@@ -43,22 +42,16 @@ def pod_env_device_rdma_supported(pod: PodInfo, workload_container: ContainerInf
     info = lookup(instance_type) if instance_type else None
     if info is None:
         return skipped(f"FI_EFA_USE_DEVICE_RDMA={value} is set, but the instance type of pod {pod.ref}'s node is not known")
-    evidence.append((DATA, f"{info.instance_type}: GPUDirect RDMA {info.gdr}, gdr_required {info.gdr_required}"))
-    flag = value.strip().lower()
+    evidence.append(describe(info))
     fix = f"Remove FI_EFA_USE_DEVICE_RDMA from container {container.name}: libfabric picks the right default for {info.instance_type}."
-    commands = unset_env_commands(pod, container.name, ["FI_EFA_USE_DEVICE_RDMA"])
-    if flag in TRUE and info.gdr == "no":
-        return failed(
-            f"container {container.name} of pod {pod.ref} sets FI_EFA_USE_DEVICE_RDMA={value} on {info.instance_type}, whose EFA has "
-            "no RDMA read: libfabric aborts the process",
-            fix=fix, commands=commands, evidence=evidence,
-        )
-    if flag in FALSE and info.gdr_required:
-        return failed(
-            f"container {container.name} of pod {pod.ref} sets FI_EFA_USE_DEVICE_RDMA={value} on {info.instance_type}, where "
-            "aws-ofi-nccl requires GPUDirect RDMA: its initialization fails and NCCL falls back to sockets",
-            fix=fix, commands=commands, evidence=evidence,
-        )
-    if flag in TRUE and info.gdr == "unknown":
+    problem = conflict(value, info)
+    if problem == UNKNOWN:
         return skipped(f"FI_EFA_USE_DEVICE_RDMA={value} is set; no source states whether {info.instance_type} has RDMA read")
+    if problem is not None:
+        return failed(
+            f"container {container.name} of pod {pod.ref} sets FI_EFA_USE_DEVICE_RDMA={value} on {info.instance_type}, {problem}",
+            fix=fix,
+            commands=unset_env_commands(pod, container.name, ["FI_EFA_USE_DEVICE_RDMA"]),
+            evidence=evidence,
+        )
     return passed(f"container {container.name} of pod {pod.ref} sets FI_EFA_USE_DEVICE_RDMA={value}, which {info.instance_type} supports", evidence=evidence)

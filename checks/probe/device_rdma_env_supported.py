@@ -1,13 +1,10 @@
 from efadoctor import Layer, Severity, Symptom, check, failed, passed, skipped, unknown
 from efadoctor.checks.pod._template_fix import unset_env_commands
 from efadoctor.checks.probe._probe import located, not_set, quote, unknown_reason
+from efadoctor.facts.device_rdma import UNKNOWN, conflict, describe
 from efadoctor.facts.kube import ContainerInfo, NodeInfo, PodInfo
 from efadoctor.instance_types import lookup
 from efadoctor.parsers.probe_output import ProbeReport
-
-DATA = "efadoctor instance-type data (GPUDirect RDMA column; aws-ofi-nccl platform-aws.cpp gdr_required)"
-# libfabric reads it as a boolean (fi_param_get_bool)
-TRUE, FALSE = ("1", "true", "yes", "on", "y"), ("0", "false", "no", "off", "n")
 
 
 @check(
@@ -57,23 +54,17 @@ def device_rdma_env_supported(
     if info is None:
         where = f"node {node.name}'s instance type {instance_type or '(unlabelled)'}" if node is not None else "the instance type here"
         return skipped(f"FI_EFA_USE_DEVICE_RDMA={value.value} is set {at}, but {where} is not known to efadoctor")
-    evidence.append((DATA, f"{info.instance_type}: GPUDirect RDMA {info.gdr}, gdr_required {info.gdr_required}"))
-    flag = value.value.strip().lower()
-    fix = f"Remove FI_EFA_USE_DEVICE_RDMA from the container's environment: libfabric picks the right default for {info.instance_type}."
-    commands = (unset_env_commands(pod, workload_container.name, ["FI_EFA_USE_DEVICE_RDMA"])
-                if pod is not None and workload_container is not None else ["unset FI_EFA_USE_DEVICE_RDMA"])
-    if flag in TRUE and info.gdr == "no":
-        return failed(
-            f"FI_EFA_USE_DEVICE_RDMA={value.value} {at} on {info.instance_type}, whose EFA has no RDMA read: "
-            "libfabric aborts the process",
-            fix=fix, commands=commands, evidence=evidence,
-        )
-    if flag in FALSE and info.gdr_required:
-        return failed(
-            f"FI_EFA_USE_DEVICE_RDMA={value.value} {at} on {info.instance_type}, where aws-ofi-nccl requires GPUDirect "
-            "RDMA: its initialization fails and NCCL falls back to sockets",
-            fix=fix, commands=commands, evidence=evidence,
-        )
-    if flag in TRUE and info.gdr == "unknown":
+    evidence.append(describe(info))
+    problem = conflict(value.value, info)
+    if problem == UNKNOWN:
         return skipped(f"FI_EFA_USE_DEVICE_RDMA={value.value} is set {at}; no source states whether {info.instance_type} has RDMA read")
+    if problem is not None:
+        commands = (unset_env_commands(pod, workload_container.name, ["FI_EFA_USE_DEVICE_RDMA"])
+                    if pod is not None and workload_container is not None else ["unset FI_EFA_USE_DEVICE_RDMA"])
+        return failed(
+            f"FI_EFA_USE_DEVICE_RDMA={value.value} {at} on {info.instance_type}, {problem}",
+            fix=f"Remove FI_EFA_USE_DEVICE_RDMA from the container's environment: libfabric picks the right default for {info.instance_type}.",
+            commands=commands,
+            evidence=evidence,
+        )
     return passed(f"FI_EFA_USE_DEVICE_RDMA={value.value} {at} suits {info.instance_type}", evidence=evidence)
