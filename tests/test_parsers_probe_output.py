@@ -96,6 +96,12 @@ LS_DEV = textwrap.dedent(
 )
 
 
+# The capabilities section as probe.sh prints it: /proc/self/status lines (fs/proc/array.c, a tab after the
+# colon), then /proc/self/uid_map lines behind "uid_map: " (kernel format "%10u %10u %10u"). This one: a
+# uid-1000 process in a container whose spec added IPC_LOCK to containerd's defaults (in the bounding set only).
+CAPS_NON_ROOT = "CapPrm:\t0000000000000000\nCapEff:\t0000000000000000\nCapBnd:\t00000000a80465fb\nuid_map:          0          0 4294967295"
+
+
 def healthy() -> str:
     """An EFA container: fi_info from sample 05 (libfabric 1.22.0amzn5.0 on m6i.metal), the rest as described above."""
     name = "05_fi_info_version_and_efa_ok_libfabric1.22_m6i.txt"
@@ -106,6 +112,7 @@ def healthy() -> str:
         ("sys_infiniband", "rdmap47s0 driver=efa", 0),
         ("sys_infiniband_verbs", "uverbs0 ibdev=rdmap47s0", 0),
         ("memlock", "unlimited", 0),
+        ("capabilities", CAPS_NON_ROOT, 0),
         ("hugepages", MEMINFO, 0),
         ("shm", DF, 0),
         ("env", "FI_EFA_USE_DEVICE_RDMA=1\nLD_LIBRARY_PATH=/opt/amazon/efa/lib:/opt/amazon/ofi-nccl/lib/x86_64-linux-gnu\nNCCL_DEBUG=INFO", 0),
@@ -178,6 +185,9 @@ def test_healthy_container():
     assert report.efa_installer_version.value == "1.38.0"
     assert report.fi_pingpong_present.value is True
     assert report.uid.value == 1000 and report.user.value is None
+    assert report.cap_ipc_lock.value is False and report.cap_ipc_lock_bounding.value is True
+    assert str(report.cap_ipc_lock.evidence[0]) == "capabilities:2: CapEff:\t0000000000000000"
+    assert report.user_namespace.value is False
     assert report.missing_sections == ()
     assert report.complete, report.notes
     as_json(report)
@@ -202,8 +212,10 @@ def test_debian_libfabric_without_efa():
     assert report.uverbs_devices.value == ()
     assert report.sysfs_efa_devices.value == ()
     assert report.memlock_kib.value == 8192
-    assert set(report.missing_sections) == {"sys_infiniband_verbs", "hugepages", "shm", "env", "libs", "efa_installed_packages"}
+    assert set(report.missing_sections) == {"sys_infiniband_verbs", "capabilities", "hugepages", "shm", "env", "libs",
+                                        "efa_installed_packages"}
     assert report.env.value is None and report.env_var("FI_PROVIDER").value is None
+    assert report.cap_ipc_lock.value is None and report.cap_ipc_lock.note == "section capabilities missing from the probe output"
     assert not report.complete
 
 
@@ -365,6 +377,61 @@ def test_memlock(text, expected):
     assert parse_probe(transcript(("memlock", text, 0))).memlock_kib.value == expected
 
 
+@pytest.mark.parametrize(
+    ("body", "held", "bounding", "namespaced"),
+    [
+        # root under containerd's default capabilities: no IPC_LOCK (0x4000)
+        ("CapPrm:\t00000000a80425fb\nCapEff:\t00000000a80425fb\nCapBnd:\t00000000a80425fb\nuid_map:          0          0 4294967295",
+         False, False, False),
+        # ... with capabilities.add: [IPC_LOCK]
+        ("CapPrm:\t00000000a80465fb\nCapEff:\t00000000a80465fb\nCapBnd:\t00000000a80465fb\nuid_map:          0          0 4294967295",
+         True, True, False),
+        (CAPS_NON_ROOT, False, True, False),
+        # a user namespace (hostUsers: false): uids 0-65535 from host uid 100000
+        ("CapEff:\t000001ffffffffff\nCapBnd:\t000001ffffffffff\nuid_map:          0     100000      65536", True, True, True),
+        # upper-case hex, no tab, no uid_map line
+        ("CapEff: 0000000000004000\nCapBnd: 0000000000004000", True, True, None),
+        # a full identity map followed by another extent is not the initial namespace
+        ("CapEff:\t0000000000004000\nuid_map: 0 0 4294967295\nuid_map: 5 5 1", True, None, True),
+    ],
+)
+def test_capabilities(body, held, bounding, namespaced):
+    report = parse_probe(transcript(("capabilities", body, 0)))
+    assert (report.cap_ipc_lock.value, report.cap_ipc_lock_bounding.value, report.user_namespace.value) == (held, bounding, namespaced)
+    assert report.cap_ipc_lock.evidence and report.cap_ipc_lock.note is None
+
+
+@pytest.mark.parametrize(
+    ("body", "rc", "note"),
+    [
+        ("efadoctor-probe: /proc/self/status: No such file or directory", 2, "/proc/self/status could not be read"),
+        ("CapEff:\t00000000000040001", 0, "no CapEff line from /proc/self/status"),  # 17 digits: not a cap set
+        ("CapEff:\tzzzz\nCapEff:", 0, "no CapEff line from /proc/self/status"),
+        ("CapEff\t0000000000004000", 0, "no CapEff line from /proc/self/status"),
+        ("", 0, "no CapEff line from /proc/self/status"),
+    ],
+)
+def test_capabilities_unreadable(body, rc, note):
+    report = parse_probe(transcript(("capabilities", body, rc)))
+    assert report.cap_ipc_lock.value is None and report.cap_ipc_lock.note == note
+
+
+def test_capabilities_cut_before_cap_eff():
+    report = parse_probe(transcript(("capabilities", "CapPrm:\t0000000000004000", None), done=False))
+    assert report.cap_ipc_lock.value is None and report.cap_ipc_lock.note.endswith("(section cut off)")
+
+
+@settings(max_examples=300, deadline=None)
+@given(mask=st.integers(0, 2**64 - 1),
+       noise=st.lists(st.text(st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")), max_size=30), max_size=5))
+def test_cap_eff_bit_14_is_ipc_lock(mask, noise):
+    """Any mask: bit 14 decides; lines of noise before it change nothing unless one is itself a CapEff line."""
+    report = parse_probe(transcript(("capabilities", "\n".join([*noise, f"CapEff:\t{mask:016x}"]), 0)))
+    if not any(line.strip().startswith(("CapEff:", "@@")) for line in noise):  # the first CapEff line counts; @@ may end the section
+        assert report.cap_ipc_lock.value is bool(mask & 0x4000)
+        assert str(report.cap_ipc_lock.evidence[0]) == f"capabilities:{len(noise) + 1}: CapEff:\t{mask:016x}"
+
+
 def test_shm_busybox_format():
     # busybox df -P prints the same columns, aligned differently.
     body = "Filesystem           1024-blocks    Used Available Capacity Mounted on\ntmpfs                    65536         0     65536   0% /dev/shm"
@@ -410,7 +477,9 @@ MARKERS = st.sampled_from(
      "fi_info_used=/x", "@@end tools rc=0", "@@begin memlock", "unlimited", "@@end memlock rc=x", "FI_PROVIDER=efa\\",
      "@@begin dev_infiniband", "crw-rw-rw- 1 root root 231, 192 Nov 29 03:10 uverbs0", "@@end dev_infiniband rc=2",
      "@@begin libs", "/opt/amazon/x/libnccl-net.so", "@@begin shm", "a 1 2 3 4 /dev/shm", "provider: efa",
-     "    domain: rdmap0s6-rdm", "", "\r"]
+     "    domain: rdmap0s6-rdm", "@@begin capabilities", "CapEff:\t0000000000004000", "CapBnd:\tffffffffffffffff",
+     "CapEff:\t", "uid_map:          0          0 4294967295", "uid_map: 0 100000 65536", "@@end capabilities rc=0",
+     "", "\r"]
 )
 
 

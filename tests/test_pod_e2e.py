@@ -24,6 +24,7 @@ from tests.fakes.probe_container import (
     SOURCE_BUILD_WITHOUT_EFA,
     SimulatedContainer,
     namespaces_available,
+    runtime_capabilities,
 )
 from tests.helpers import cause_ids, invoke_json, status_of
 
@@ -72,9 +73,10 @@ class Walk:
             log = NO_DEVICES_LOG
         spec = {"capabilities": ["IPC_LOCK"], **(pod or {})}
         workload = k.workload_pod(POD, node_name=node["metadata"]["name"], **spec)
-        # the container gets the pod spec's env, and the device nodes only when it requests EFA
+        # the container gets the pod spec's env and added capabilities, and the device nodes only when it requests EFA
         options = {"node_devices": devices, "passed_devices": devices if spec.get("efa", 32) else 0,
-                   "env": dict(spec.get("env") or {}), **(container or {})}
+                   "env": dict(spec.get("env") or {}), "capabilities": runtime_capabilities(spec.get("capabilities") or ()),
+                   **(container or {})}
         simulated = SimulatedContainer(self.tmp_path / "container", **options)
         with FakeKube([node, daemonset, plugin, workload]) as kube:
             kube.set_log(plugin["metadata"]["namespace"], plugin["metadata"]["name"], log)
@@ -117,6 +119,8 @@ def test_healthy_p5_is_healthy_and_rules_everything_out(walk: Walk) -> None:
     assert {"AWS002", "AWS004", "K8S002", "K8S006", "POD001", "PRB001", "PRB002", "PRB003", "PRB004", "PRB005",
             "PRB006", "PRB008", "PRB010"} <= ruled_out
     assert "lists 32 EFA device(s) (as many as the 32 requested)" in entry(report, "PRB004")["summary"]
+    # memlock is this machine's (often finite); the container's root holds the IPC_LOCK its spec adds
+    assert "unlimited" in entry(report, "PRB008")["summary"] or "holds CAP_IPC_LOCK (CapEff)" in entry(report, "PRB008")["summary"]
     assert all(e["source"].startswith(("pod exec", "k8s:")) for e in entry(report, "PRB004")["evidence"])
     # exactly one exec, exactly the fixed script as one argument: nothing interpolated
     assert container.calls == [["sh", "-c", SCRIPT]]
@@ -180,6 +184,7 @@ def test_memlock_64_kib(walk: Walk) -> None:
     assert cause_ids(report) == ["PRB008"], [(c["check_id"], c["summary"]) for c in report["causes"]]
     cause = top(report)
     assert "limited to 64 KiB" in cause["summary"] and cause["evidence"][0]["detail"] == "memlock:1: 64"
+    assert "the process lacks CAP_IPC_LOCK" in cause["summary"]  # seen by the probe: containerd's defaults lack it
     assert any("IPC_LOCK" in command for command in cause["fix"]["commands"])
 
 

@@ -21,10 +21,12 @@ from efadoctor.parsers.probe_output import parse_probe
 from efadoctor.registry import load
 from tests.fakes import kube_objects as k
 from tests.fakes.probe_text import (
+    CONTAINERD_DEFAULT_CAPS,
     DEBIAN_ENODATA,
     DEBIAN_LIST,
     DEBIAN_VERSION,
     EFA_OK_1_22,
+    WITH_IPC_LOCK,
     efa_entries,
     fenced_block,
     local_capture,
@@ -286,20 +288,96 @@ def test_prb008_unlimited():
 
 
 def test_prb008_64_kib_without_ipc_lock():
+    # root under containerd's default capabilities (no IPC_LOCK), the pod spec adds none
     verdict = run("PRB008", probe_output(memlock="64"), pod=pod_json())
-    assert verdict.status is Status.FAIL and "limited to 64 KiB" in verdict.summary
+    assert verdict.status is Status.FAIL and verdict.confidence is Confidence.HIGH
+    assert "limited to 64 KiB in container nccl-tests-worker of pod default/trainer-0 and the process lacks CAP_IPC_LOCK" in verdict.summary
     assert any('capabilities.add: ["IPC_LOCK"]' in c for c in verdict.fix.commands)
+    assert verdict.fix.commands[-1] == ("kubectl -n default exec trainer-0 -c nccl-tests-worker -- "
+                                        "sh -c 'ulimit -l; grep CapEff /proc/self/status'")
+    assert "capabilities:2: CapEff:\t00000000a80425fb" in details(verdict)
 
 
-def test_prb008_ipc_lock_makes_the_limit_harmless():
+def test_prb008_ipc_lock_held_makes_the_limit_harmless():
+    verdict = run("PRB008", probe_output(memlock="64", cap_eff=WITH_IPC_LOCK), pod=pod_json(capabilities=["IPC_LOCK"]))
+    assert verdict.status is Status.PASS and "the process holds CAP_IPC_LOCK (CapEff)" in verdict.summary
+    assert "pod exec: /proc/self/status Cap* lines, /proc/self/uid_map: capabilities:2: CapEff:\t00000000a80465fb" in details(verdict)
+    assert "capabilities:4: uid_map:          0          0 4294967295" in details(verdict)
+
+
+def test_prb008_the_probe_outranks_the_pod_spec():
+    """The spec adds IPC_LOCK, but the probe sees a process without it: the process is what the kernel checks."""
     verdict = run("PRB008", probe_output(memlock="64"), pod=pod_json(capabilities=["IPC_LOCK"]))
-    assert verdict.status is Status.PASS and "CAP_IPC_LOCK" in verdict.summary
+    assert verdict.status is Status.FAIL and verdict.confidence is Confidence.HIGH
+    assert "the process lacks CAP_IPC_LOCK although the pod spec adds it" in verdict.summary
+    assert "capabilities.add ['IPC_LOCK']" in details(verdict)
+    assert len(verdict.fix.commands) == 1  # adding IPC_LOCK again would change nothing: only the confirmation
+    # ...and the other way round: a process holding it passes whatever the spec says
+    assert run("PRB008", probe_output(memlock="64", cap_eff=WITH_IPC_LOCK), pod=pod_json()).status is Status.PASS
 
 
-def test_prb008_local_as_root_is_medium_confidence():
+def test_prb008_non_root_gets_ipc_lock_only_in_its_bounding_set():
+    # Kubernetes puts capabilities.add in a uid-1000 container's bounding set; execve leaves its effective set empty
+    text = probe_output(memlock="64", uid=1000, cap_eff=(), cap_bnd=WITH_IPC_LOCK)
+    verdict = run("PRB008", text, pod=pod_json(capabilities=["IPC_LOCK"]))
+    assert verdict.status is Status.FAIL and verdict.confidence is Confidence.HIGH
+    assert "the process runs as uid 1000 without CAP_IPC_LOCK (it is only in the bounding set)" in verdict.summary
+    assert "kubernetes/kubernetes#56374" in verdict.fix.summary and "runAsUser: 0" in verdict.fix.summary
+    assert any("runAsUser: 0" in c for c in verdict.fix.commands)
+    assert "identity:1: uid=1000" in details(verdict)
+    # the bounding set without it: the same verdict, without the bounding-set remark
+    verdict = run("PRB008", probe_output(memlock="64", uid=1000, cap_eff=()), pod=pod_json())
+    assert verdict.status is Status.FAIL and "uid 1000 without CAP_IPC_LOCK:" in verdict.summary
+
+
+def test_prb008_ipc_lock_inside_a_user_namespace_does_not_count():
+    # a pod with hostUsers: false: root in its own user namespace, uids 0-65535 mapped from 100000 on the host
+    text = probe_output(memlock="64", cap_eff=WITH_IPC_LOCK, uid_map="         0     100000      65536")
+    verdict = run("PRB008", text, pod=pod_json(capabilities=["IPC_LOCK"]))
+    assert verdict.status is Status.FAIL and verdict.confidence is Confidence.HIGH
+    assert "holds CAP_IPC_LOCK only inside a user namespace" in verdict.summary
+    assert any("hostUsers: false" in c for c in verdict.fix.commands)
+
+
+def test_prb008_unknown_capabilities_fall_back_to_the_pod_spec():
+    """Without the capabilities section (output cut short) the check judges as before: from the pod spec."""
+    text = probe_output(memlock="64", drop=("capabilities",))
+    verdict = run("PRB008", text, pod=pod_json(capabilities=["IPC_LOCK"]))
+    assert verdict.status is Status.PASS and "the container holds CAP_IPC_LOCK (IPC_LOCK)" in verdict.summary
+    verdict = run("PRB008", text, pod=pod_json())
+    assert verdict.status is Status.FAIL and verdict.confidence is Confidence.HIGH
+    assert "capabilities.add (none)" in details(verdict)
+
+
+def test_prb008_local_as_root_is_medium_confidence_without_capabilities():
     # the local Debian capture's limit (local-ls-infiniband.txt: ulimit -l 8192), probe run as uid 0
-    verdict = run("PRB008", probe_output(memlock="8192"))
+    verdict = run("PRB008", probe_output(memlock="8192", drop=("capabilities",)))
     assert verdict.status is Status.FAIL and verdict.confidence is Confidence.MEDIUM
+
+
+@pytest.mark.parametrize(("cap_eff", "status"), [(WITH_IPC_LOCK, Status.PASS), (CONTAINERD_DEFAULT_CAPS, Status.FAIL)])
+def test_prb008_local_decided_by_capabilities(cap_eff, status):
+    verdict = run("PRB008", probe_output(memlock="8192", cap_eff=cap_eff))
+    assert verdict.status is status and "on this machine" in verdict.summary
+    if status is Status.FAIL:
+        assert verdict.confidence is Confidence.HIGH
+        assert verdict.fix.commands == ("ulimit -l unlimited  # needs CAP_SYS_RESOURCE; for a container: docker run --ulimit memlock=-1:-1 ...",
+                                        "sh -c 'ulimit -l; grep CapEff /proc/self/status'")
+
+
+def test_prb008_unlimited_needs_no_capability():
+    assert run("PRB008", probe_output(cap_eff=(), uid=1000), pod=pod_json()).status is Status.PASS
+
+
+@settings(max_examples=200, deadline=None)
+@given(mask=st.integers(0, 2**64 - 1), kib=st.integers(0, 2**40), namespaced=st.booleans())
+def test_prb008_passes_exactly_when_bit_14_counts(mask, kib, namespaced):
+    uid_map = "         0     100000      65536" if namespaced else "         0          0 4294967295"
+    text = probe_output(memlock=str(kib), drop=("capabilities",)).replace(
+        "@@begin hugepages", f"@@begin capabilities\nCapEff:\t{mask:016x}\nuid_map: {uid_map}\n@@end capabilities rc=0\n@@begin hugepages")
+    verdict = run("PRB008", text, pod=pod_json(capabilities=["IPC_LOCK"]))
+    assert (verdict.status is Status.PASS) == (bool(mask >> 14 & 1) and not namespaced)
+    assert verdict.status in (Status.PASS, Status.FAIL) and (verdict.status is Status.PASS or verdict.confidence is Confidence.HIGH)
 
 
 def test_prb009_requested_and_there():

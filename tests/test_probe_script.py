@@ -125,6 +125,22 @@ def stub_fi_info(directory: Path, *, sources: list[str], version: tuple[str, int
     return stub
 
 
+def own_status(key: str) -> str:
+    """A line's value from this test process' /proc/self/status (a shell it starts holds the same sets)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(f"{key}:"):
+            return line.split(":", 1)[1].strip()
+    raise KeyError(key)
+
+
+def own_uid_map_is_initial() -> bool:
+    return [line.split() for line in Path("/proc/self/uid_map").read_text().splitlines()] == [["0", "0", "4294967295"]]
+
+
+CAP_IPC_LOCK = 1 << 14
+CAP_LINE = re.compile(r"^(CapPrm|CapEff|CapBnd):\t[0-9a-f]{16}$")
+
+
 def meminfo(key: str) -> int:
     for line in Path("/proc/meminfo").read_text().splitlines():
         if line.startswith(f"{key}:"):
@@ -177,6 +193,15 @@ def test_runs_under_each_shell_and_matches_this_machine(shell, tmp_path):
     soft, _ = resource.getrlimit(resource.RLIMIT_MEMLOCK)
     assert report.memlock_kib.value == ("unlimited" if soft == resource.RLIM_INFINITY else soft // 1024)
     assert report.uid.value == os.getuid()
+    capabilities = report.section("capabilities").lines
+    assert [line.split(":")[0] for line in capabilities[:3]] == ["CapPrm", "CapEff", "CapBnd"]
+    assert all(CAP_LINE.match(line) for line in capabilities[:3]), capabilities
+    assert capabilities[1] == f"CapEff:\t{own_status('CapEff')}"
+    assert all(line.startswith("uid_map: ") for line in capabilities[3:]) and len(capabilities) > 3
+    assert report.cap_ipc_lock.value is bool(int(own_status("CapEff"), 16) & CAP_IPC_LOCK)
+    assert report.user_namespace.value is not own_uid_map_is_initial()
+    if os.geteuid() == 0 and int(own_status("CapBnd"), 16) & CAP_IPC_LOCK:
+        assert report.cap_ipc_lock.value is True  # root holds what its bounding set allows
     assert report.hugepages_total.value == meminfo("HugePages_Total")
     assert report.hugepage_size_kib.value == meminfo("Hugepagesize")
     if Path("/dev/shm").is_dir():
@@ -204,6 +229,50 @@ def test_fi_info_missing(shell, tmp_path):
     assert report.fi_info_efa.value is None and report.fi_info_efa.note.startswith("fi_info not found")
     assert report.fi_pingpong_present.value is False
     assert str(report.fi_info_efa.evidence[0]) == "fi_info_efa_stderr:1: efadoctor-probe: command not found: fi_info"
+
+
+# ---- capabilities as the kernel sets them --------------------------------------------------------
+
+
+def _privileged_tool(name: str) -> str:
+    path = shutil.which(name)
+    if os.geteuid() != 0 or path is None:
+        pytest.skip(f"needs root and {name} (util-linux) to start a shell with other capability sets")
+    if not int(own_status("CapBnd"), 16) & CAP_IPC_LOCK:
+        pytest.skip("this process' bounding set lacks CAP_IPC_LOCK")
+    return path
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_root_without_ipc_lock(shell):
+    """Root with IPC_LOCK out of its bounding and inheritable sets, as under containerd's default capabilities."""
+    setpriv = _privileged_tool("setpriv")
+    out, _, _ = run([setpriv, "--inh-caps=-all", "--bounding-set=-ipc_lock", "--", *shell], base_env())
+    report = parse_probe(out)
+    assert report.uid.value == 0
+    assert report.cap_ipc_lock.value is False and report.cap_ipc_lock_bounding.value is False
+    assert report.user_namespace.value is False and report.complete
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_non_root_holds_nothing_its_bounding_set_allows(shell):
+    """What Kubernetes does to a runAsUser container: the added capability stays in the bounding set only."""
+    setpriv = _privileged_tool("setpriv")
+    out, _, _ = run([setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "--", *shell], base_env("/usr/bin:/bin"))
+    report = parse_probe(out)
+    assert report.uid.value == 65534
+    assert report.cap_ipc_lock.value is False and report.cap_ipc_lock_bounding.value is True
+    assert report.section("capabilities").lines[1] == "CapEff:\t0000000000000000"
+
+
+def test_ipc_lock_inside_a_user_namespace():
+    """`unshare -U -r`: root of a new user namespace holds every capability, in that namespace only."""
+    unshare = _privileged_tool("unshare")
+    out, _, _ = run([unshare, "--user", "--map-root-user", "sh"], base_env())
+    report = parse_probe(out)
+    assert report.cap_ipc_lock.value is True
+    assert report.user_namespace.value is True
+    assert [str(line) for line in report.user_namespace.evidence] == ["capabilities:4: uid_map:          0          0          1"]
 
 
 def test_debian_libfabric_bin():

@@ -23,6 +23,7 @@ SECTION_COMMANDS = {
     "sys_infiniband": "ls /sys/class/infiniband (driver of each)",
     "sys_infiniband_verbs": "/sys/class/infiniband_verbs/*/ibdev",
     "memlock": "ulimit -l",
+    "capabilities": "/proc/self/status Cap* lines, /proc/self/uid_map",
     "hugepages": "/proc/meminfo (node-wide)",
     "shm": "df -kP /dev/shm",
     "env": "environment (FI_*, NCCL_*, OFI_NCCL_*, LD_LIBRARY_PATH, CUDA_VISIBLE_DEVICES)",

@@ -38,6 +38,7 @@ EXPECTED_SECTIONS = (
     "sys_infiniband",
     "sys_infiniband_verbs",
     "memlock",
+    "capabilities",
     "hugepages",
     "shm",
     "env",
@@ -78,6 +79,12 @@ _MEMINFO = re.compile(r"^(HugePages_Total|HugePages_Free|HugePages_Rsvd|HugePage
 _ENV_LINE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
 _NCCL_NET_PLUGIN = re.compile(r"^libnccl-net.*\.so(?:\.[0-9.]+)?$")
 _INSTALLER_VERSION = re.compile(r"^# EFA installer version: (\S+)\s*$")
+# /proc/self/status prints each capability set as 16 hex digits (fs/proc/array.c render_cap_t).
+_CAP_SET = re.compile(r"^(CapPrm|CapEff|CapBnd):\s*([0-9a-fA-F]{1,16})\s*$")
+_UID_MAP = re.compile(r"^uid_map:\s+(\d{1,10})\s+(\d{1,10})\s+(\d{1,10})\s*$")
+CAP_IPC_LOCK = 14  # include/uapi/linux/capability.h
+# The initial user namespace maps every uid to itself in one extent (user_namespaces(7)).
+INITIAL_UID_MAP = ((0, 0, 4294967295),)
 _MISSING = "No such file or directory"
 
 
@@ -148,6 +155,9 @@ class ProbeReport:
     sysfs_verbs: Observed[tuple[tuple[str, str], ...]]  # (uverbsN, RDMA device) from /sys/class/infiniband_verbs
 
     memlock_kib: Observed[int | str]  # KiB, or "unlimited"
+    cap_ipc_lock: Observed[bool]  # CAP_IPC_LOCK (bit 14) in the probe shell's effective set (CapEff)
+    cap_ipc_lock_bounding: Observed[bool]  # ... in its bounding set (CapBnd): what capabilities.add reached
+    user_namespace: Observed[bool]  # True: not the initial user namespace (from /proc/self/uid_map)
     hugepages_total: Observed[int]
     hugepages_free: Observed[int]
     hugepage_size_kib: Observed[int]
@@ -204,6 +214,7 @@ def parse_probe(text: str | bytes) -> ProbeReport:
     libs, plugins, aws_plugin = _libs(sections.get("libs"))
     packages_file, packages, installer_version = _installed_packages(sections.get("efa_installed_packages"))
     uid, user = _identity(sections.get("identity"))
+    cap_ipc_lock, cap_ipc_lock_bounding, user_namespace = _capabilities(sections.get("capabilities"))
 
     return ProbeReport(
         probe_version=split.version,
@@ -227,6 +238,9 @@ def parse_probe(text: str | bytes) -> ProbeReport:
         sysfs_efa_devices=sysfs_efa,
         sysfs_verbs=_sys_verbs(sections.get("sys_infiniband_verbs")),
         memlock_kib=_memlock(sections.get("memlock")),
+        cap_ipc_lock=cap_ipc_lock,
+        cap_ipc_lock_bounding=cap_ipc_lock_bounding,
+        user_namespace=user_namespace,
         hugepages_total=hugepages["HugePages_Total"],
         hugepages_free=hugepages["HugePages_Free"],
         hugepage_size_kib=hugepages["Hugepagesize"],
@@ -601,6 +615,46 @@ def _memlock(section: Section | None) -> Observed[int | str]:
             return Observed(_number(value), (section.evidence(index),))
         return Observed(None, (section.evidence(index),), "ulimit -l printed something else than a number")
     return Observed(None, (), "ulimit -l printed nothing")
+
+
+def _capabilities(section: Section | None) -> tuple[Observed[bool], Observed[bool], Observed[bool]]:
+    """CAP_IPC_LOCK in the effective and bounding sets, and whether the probe ran in a user namespace.
+
+    The kernel lifts the memlock limit on memory registrations for a process whose effective set holds
+    CAP_IPC_LOCK, checked against the initial user namespace (`capable()`): a capability held inside
+    another user namespace does not count, so that is reported beside it.
+    """
+    if section is None:
+        note = _absent("capabilities")
+        return Observed(None, (), note), Observed(None, (), note), Observed(None, (), note)
+    missing = _missing_line(section, "/proc/self/status")
+    sets: dict[str, Observed[bool]] = {}
+    extents: list[tuple[int, int, int]] = []
+    map_lines: list[SourceLine] = []
+    for index, line in enumerate(section.lines):
+        match = _CAP_SET.match(line.strip())
+        if match and match.group(1) not in sets:
+            held = bool(int(match.group(2), 16) >> CAP_IPC_LOCK & 1)
+            sets[match.group(1)] = Observed(held, (section.evidence(index),))
+            continue
+        mapped = _UID_MAP.match(line.strip())
+        if mapped:
+            extents.append((int(mapped.group(1)), int(mapped.group(2)), int(mapped.group(3))))
+            map_lines.append(section.evidence(index))
+
+    def cap_set(name: str) -> Observed[bool]:
+        if name in sets:
+            return sets[name]
+        if missing is not None:
+            return Observed(None, (missing,), "/proc/self/status could not be read")
+        cut = "" if section.complete else " (section cut off)"
+        return Observed(None, section.all_evidence(5), f"no {name} line from /proc/self/status{cut}")
+
+    if extents:
+        namespace: Observed[bool] = Observed(tuple(extents) != INITIAL_UID_MAP, tuple(map_lines))
+    else:
+        namespace = Observed(None, (), "no uid_map line: the user namespace is unknown")
+    return cap_set("CapEff"), cap_set("CapBnd"), namespace
 
 
 def _hugepages(section: Section | None) -> dict[str, Observed[int]]:

@@ -14,6 +14,7 @@
 # - Every external command runs under `timeout` when there is one: 5 s plus 1 s before SIGKILL, so the
 #   three fi_info calls take at most 18 s, inside efadoctor's 20 s budget for the whole exec.
 # - Of the environment it prints only FI_*, NCCL_*, OFI_NCCL_*, LD_LIBRARY_PATH and CUDA_VISIBLE_DEVICES.
+# - Of /proc/self/status it prints only the CapPrm, CapEff and CapBnd lines.
 #
 # Output: the line `EFADOCTOR-PROBE v1`, then sections
 #     @@begin NAME
@@ -193,6 +194,31 @@ _efd_out=$(ulimit -l 2>&1)
 _efd_rc=$?
 _efd_put "$_efd_out"
 _efd_end memlock "$_efd_rc"
+
+# The capabilities of this shell, which a process the runtime starts in this container (same user, same
+# capability sets) holds as well: with CAP_IPC_LOCK the memlock limit does not bind EFA memory
+# registrations. The kernel honours it only in the initial user namespace, whose uid_map is the single
+# line "0 0 4294967295"; at most 8 uid_map lines are printed.
+_efd_begin capabilities
+if [ -r /proc/self/status ]; then
+    while IFS= read -r _efd_l; do
+        case $_efd_l in
+            CapPrm:* | CapEff:* | CapBnd:*) printf '%s\n' "$_efd_l" ;;
+        esac
+    done </proc/self/status
+    _efd_rc=0
+else
+    _efd_missing /proc/self/status
+    _efd_rc=2
+fi
+if [ -r /proc/self/uid_map ]; then
+    _efd_n=0
+    while [ "$_efd_n" -lt 8 ] && IFS= read -r _efd_l; do
+        printf 'uid_map: %s\n' "$_efd_l"
+        _efd_n=$((_efd_n + 1))
+    done </proc/self/uid_map
+fi
+_efd_end capabilities "$_efd_rc"
 
 # Node-wide counters (/proc/meminfo is not namespaced); the EFA provider uses 2 MiB huge pages.
 _efd_begin hugepages

@@ -16,7 +16,9 @@ a container whose every one of those is chosen by the test, without EFA hardware
 - the host's own libfabric, libefa and NCCL libraries are hidden (overlay whiteouts), so the image has
   only the libraries the test gives it;
 - its environment is exactly the pod's, PATH included (tools are symlinked into one directory, so the
-  host's own fi_info stays out of sight), and `ulimit -l` can be lowered.
+  host's own fi_info stays out of sight), and `ulimit -l` can be lowered;
+- its processes hold the capabilities a container runtime would give them (`setpriv` sets the bounding
+  set, so root's effective set is exactly that): containerd's defaults plus what the spec adds.
 
 `handler` plugs into FakeKube.exec_handler: the fake API server then runs each exec through it, and
 records each argv so tests can assert that efadoctor sent exactly ["sh", "-c", SCRIPT].
@@ -28,11 +30,12 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.fakes.kube_exec import ExecResult
+from tests.fakes.probe_text import CONTAINERD_DEFAULT_CAPS
 
 SAMPLE_05 = ("# SOURCE: https://github.com/zhang1980s/ec2-efa-lab/blob/HEAD/efa-performance-testing-guide.md "
              "(section \"Verifying EFA Installation\"; index file id 43698433256)")
@@ -155,8 +158,14 @@ mount --bind "$root/meminfo" /proc/meminfo
 {ulimit}
 PATH=$_path
 export PATH
-exec "$@"
+exec {setpriv}"$@"
 """
+
+
+def runtime_capabilities(added: Sequence[str] = ()) -> tuple[str, ...]:
+    """The capability set containerd gives a container whose securityContext adds `added` (no "ALL")."""
+    extra = tuple(name.upper().removeprefix("CAP_") for name in added)
+    return CONTAINERD_DEFAULT_CAPS + tuple(name for name in extra if name not in CONTAINERD_DEFAULT_CAPS)
 
 
 def namespaces_available() -> str | None:
@@ -164,8 +173,8 @@ def namespaces_available() -> str | None:
     if os.geteuid() != 0:
         return "simulated containers need root (a private mount namespace for /dev/infiniband and sysfs)"
     unshare = shutil.which("unshare")
-    if unshare is None:
-        return "unshare (util-linux) is not installed"
+    if unshare is None or shutil.which("setpriv") is None:
+        return "unshare and setpriv (util-linux) are not both installed"
     with tempfile.TemporaryDirectory() as scratch:
         script = (f"set -e; mkdir {scratch}/up {scratch}/work; mount -t tmpfs none /mnt; "
                   f"mount -t overlay none -o lowerdir=/usr/lib,upperdir={scratch}/up,workdir={scratch}/work /usr/lib")
@@ -187,6 +196,7 @@ class SimulatedContainer:
     node_devices: int = 32  # EFA devices of the node (sysfs is shared with the host)
     passed_devices: int = 32  # /dev/infiniband/uverbsN nodes the device plugin passed in
     memlock_kib: int | None = None  # lower `ulimit -l` to this; None: leave it
+    capabilities: tuple[str, ...] | None = CONTAINERD_DEFAULT_CAPS  # what root in it holds; None: this machine's
     hugepages_total: int = 5128  # the EFA driver's pre-allocation (EKS user guide), node-wide
     shell: str = "sh"  # "sh" (this machine's /bin/sh) or "busybox"
     calls: list[list[str]] = field(default_factory=list)
@@ -312,7 +322,13 @@ class SimulatedContainer:
                 node = f"/dev/infiniband/uverbs{index}"
                 lines.append(f"mknod {node} c 231 {192 + index} 2>/dev/null || : >{node}")
         ulimit = f"ulimit -l {self.memlock_kib}" if self.memlock_kib is not None else ""
-        return _SETUP.format(root=self.root, devices="\n".join(lines), hide=self._hide_script(), ulimit=ulimit)
+        setpriv = ""
+        if self.capabilities is not None:
+            # root's effective set after exec is its bounding set (the inheritable one is emptied)
+            allowed = "".join(f",+{name.lower()}" for name in self.capabilities)
+            setpriv = f"'{shutil.which('setpriv') or 'setpriv'}' --inh-caps=-all --bounding-set=-all{allowed} -- "
+        return _SETUP.format(root=self.root, devices="\n".join(lines), hide=self._hide_script(), ulimit=ulimit,
+                             setpriv=setpriv)
 
     def run(self, argv: list[str], timeout_s: float = 60) -> ExecResult:
         """Run argv inside the simulated container, as the kubelet would run an exec."""

@@ -69,6 +69,37 @@ DEBIAN_ENODATA, _ = local_capture("local-fi_info-p-efa.txt")  # fi_getinfo: -61 
 ENODATA_1_19 = "fi_getinfo: -61 (No data available)\n"  # libfabric >= 1.19 (commit d65ddbb4d), util/info.c
 
 
+# Capability numbers (include/uapi/linux/capability.h) of the names used here.
+CAPABILITY_BITS = {
+    "CHOWN": 0, "DAC_OVERRIDE": 1, "FOWNER": 3, "FSETID": 4, "KILL": 5, "SETGID": 6, "SETUID": 7, "SETPCAP": 8,
+    "NET_BIND_SERVICE": 10, "NET_RAW": 13, "IPC_LOCK": 14, "SYS_CHROOT": 18, "SYS_ADMIN": 21, "SYS_RESOURCE": 24,
+    "MKNOD": 27, "AUDIT_WRITE": 29, "SETFCAP": 31,
+}
+# What containerd gives a container unless its spec adds or drops some (pkg/oci/spec.go defaultUnixCaps):
+# no IPC_LOCK. As root, the process holds all of them (CapEff 00000000a80425fb).
+CONTAINERD_DEFAULT_CAPS = ("CHOWN", "DAC_OVERRIDE", "FSETID", "FOWNER", "MKNOD", "NET_RAW", "SETGID", "SETUID",
+                           "SETFCAP", "SETPCAP", "NET_BIND_SERVICE", "SYS_CHROOT", "KILL", "AUDIT_WRITE")
+WITH_IPC_LOCK = (*CONTAINERD_DEFAULT_CAPS, "IPC_LOCK")
+# /proc/self/uid_map of the initial user namespace, as the kernel prints it ("%10u %10u %10u").
+INITIAL_UID_MAP = "         0          0 4294967295"
+
+
+def cap_mask(names: tuple[str, ...]) -> str:
+    """A capability set as /proc/self/status prints it: 16 hex digits."""
+    mask = 0
+    for name in names:
+        mask |= 1 << CAPABILITY_BITS[name]
+    return f"{mask:016x}"
+
+
+def capabilities_body(effective: tuple[str, ...], bounding: tuple[str, ...] | None = None,
+                      uid_map: str = INITIAL_UID_MAP) -> str:
+    """The probe's capabilities section: CapPrm/CapEff/CapBnd lines (tab after the colon) and uid_map."""
+    bounding = effective if bounding is None else bounding
+    return (f"CapPrm:\t{cap_mask(effective)}\nCapEff:\t{cap_mask(effective)}\nCapBnd:\t{cap_mask(bounding)}\n"
+            f"uid_map: {uid_map}\n")
+
+
 def version_text(version: str, api: str, program: str = "/opt/amazon/efa/bin/fi_info") -> str:
     """`fi_info --version` for another version, in sample 05's three-line format."""
     return f"{program}: {version}\nlibfabric: {version}\nlibfabric api: {api}\n"
@@ -98,6 +129,10 @@ def probe_output(
     efa_stderr: str = "",
     efa_rc: int | None = None,
     memlock: str = "unlimited",
+    uid: int = 0,
+    cap_eff: tuple[str, ...] = CONTAINERD_DEFAULT_CAPS,  # what the process holds
+    cap_bnd: tuple[str, ...] | None = None,  # the container's bounding set (default: cap_eff)
+    uid_map: str = INITIAL_UID_MAP,
     hugepages: int = 5128,
     env: Mapping[str, str] | None = None,
     libs: list[str] | None = None,
@@ -122,7 +157,7 @@ def probe_output(
     tools = (f"fi_info={fi_info or ''}\nfi_pingpong=\ntimeout=/usr/bin/timeout\nfi_info_used={fi_info or ''}\n"
              "fi_pingpong_used=\ntimeout_form=timeout -k 1 5\n")
     sections.append(("tools", tools, 0))
-    sections.append(("identity", "uid=0\nuser=root\n", 0))
+    sections.append(("identity", "uid=0\nuser=root\n" if uid == 0 else f"uid={uid}\n", 0))
     if devices:
         # `ls -la /dev/infiniband/` of the device plugin's char devices (major 231, uverbs minors from 192)
         body = "total 0\ndrwxr-xr-x 2 root root 660 Jan  5 10:01 .\ndrwxr-xr-x 6 root root 380 Jan  5 10:01 ..\n"
@@ -137,6 +172,7 @@ def probe_output(
         sections.append(("sys_infiniband", "efadoctor-probe: /sys/class/infiniband: No such file or directory\n", 2))
         sections.append(("sys_infiniband_verbs", "efadoctor-probe: /sys/class/infiniband_verbs: No such file or directory\n", 2))
     sections.append(("memlock", f"{memlock}\n", 0))
+    sections.append(("capabilities", capabilities_body(cap_eff, cap_bnd, uid_map), 0))
     meminfo = (f"HugePages_Total:    {hugepages}\nHugePages_Free:     {hugepages}\nHugePages_Rsvd:        0\n"
                "HugePages_Surp:        0\nHugepagesize:       2048 kB\n")
     sections.append(("hugepages", meminfo, 0))
