@@ -18,7 +18,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable
 
-from efadoctor.facts.kube import INSTANCE_TYPE_LABEL, NODEPOOL_LABEL, Taint, Toleration
+from efadoctor.facts.kube import INSTANCE_TYPE_LABEL, NODEPOOL_LABEL, Taint, Toleration, toleration_from
+from efadoctor.facts.scheduling import BLOCKING_EFFECTS, NodeSelectorRequirement
 
 if TYPE_CHECKING:
     from efadoctor.instance_types import InstanceTypeInfo
@@ -105,31 +106,10 @@ def instance_labels(info: InstanceTypeInfo) -> dict[str, str]:
 
 
 @dataclass(frozen=True)
-class Requirement:
-    """One NodeSelectorRequirement (Kubernetes semantics, as Karpenter applies them)."""
+class Requirement(NodeSelectorRequirement):
+    """A NodePool requirement: Kubernetes' node-selector semantics (efadoctor.facts.scheduling), plus its line."""
 
-    key: str
-    operator: str
-    values: tuple[str, ...]
-    line: int | None
-
-    def matches(self, labels: dict[str, str]) -> bool:
-        value = labels.get(self.key)
-        if self.operator == "In":
-            return value is not None and value in self.values
-        if self.operator == "NotIn":
-            return value is None or value not in self.values
-        if self.operator == "Exists":
-            return value is not None
-        if self.operator == "DoesNotExist":
-            return value is None
-        if self.operator in ("Gt", "Lt") and value is not None and len(self.values) == 1:
-            try:
-                have, bound = int(value), int(self.values[0])
-            except ValueError:
-                return False
-            return have > bound if self.operator == "Gt" else have < bound
-        return False
+    line: int | None = None
 
     def __str__(self) -> str:
         return f"{self.key} {self.operator} [{', '.join(self.values)}]"
@@ -142,7 +122,7 @@ def requirements_from(items: Any) -> list[Requirement]:
             continue
         values = item.get("values")
         values = tuple(str(v) for v in values) if isinstance(values, list) else ()
-        found.append(Requirement(item["key"], str(item.get("operator", "")), values, _line(item, "key")))
+        found.append(Requirement(item["key"], str(item.get("operator", "")), values, line=_line(item, "key")))
     return found
 
 
@@ -176,33 +156,16 @@ def taints_from(items: Any) -> list[PlacedTaint]:
 
 
 def tolerations_from(items: Any) -> list[PlacedToleration]:
-    found = []
-    for item in items if isinstance(items, list) else ():
-        if not isinstance(item, dict):
-            continue
-        value = item.get("value")
-        toleration = Toleration(
-            str(item["key"]) if item.get("key") else None,
-            str(item.get("operator") or "Equal"),
-            None if value is None else str(value),
-            str(item["effect"]) if item.get("effect") else None,
-        )
-        found.append(PlacedToleration(toleration, getattr(item, "line", None), item))
-    return found
-
-
-def toleration_for(taint: Taint) -> dict[str, Any]:
-    """The toleration that matches exactly this taint."""
-    entry: dict[str, Any] = {"key": taint.key, "operator": "Equal" if taint.value else "Exists"}
-    if taint.value:
-        entry["value"] = taint.value
-    entry["effect"] = taint.effect
-    return entry
+    return [
+        PlacedToleration(toleration_from(item), getattr(item, "line", None), item)
+        for item in (items if isinstance(items, list) else ())
+        if isinstance(item, dict)
+    ]
 
 
 def blocking(taints: Iterable[PlacedTaint]) -> list[PlacedTaint]:
     """Taints that keep a pod off the node unless tolerated (PreferNoSchedule only discourages)."""
-    return [t for t in taints if t.taint.effect in ("NoSchedule", "NoExecute")]
+    return [t for t in taints if t.taint.effect in BLOCKING_EFFECTS]
 
 
 def untolerated(taints: Iterable[PlacedTaint], tolerations: Iterable[PlacedToleration]) -> list[PlacedTaint]:

@@ -14,10 +14,10 @@ from efadoctor.checks.lint._karpenter import (
     efa_intent,
     nodeclasses,
     nodepools,
-    toleration_for,
     tolerations_from,
     untolerated,
 )
+from efadoctor.facts.scheduling import toleration_for
 
 if TYPE_CHECKING:
     from efadoctor.parsers.manifests import Document, LoadResult

@@ -10,12 +10,12 @@ from efadoctor.checks.lint._karpenter import (
     efa_intent,
     nodeclasses,
     nodepools,
-    toleration_for,
     tolerations_from,
     untolerated,
 )
 from efadoctor.checks.lint._pods import containers, node_selector
 from efadoctor.facts.kube import NODEPOOL_LABEL
+from efadoctor.facts.scheduling import toleration_for
 
 if TYPE_CHECKING:
     from efadoctor.parsers.manifests import LoadResult, PodSpecRef

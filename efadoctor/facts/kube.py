@@ -64,12 +64,19 @@ class Toleration:
         return (self.value or "") == (taint.value or "")
 
 
-def tolerations_from(items: Any) -> tuple[Toleration, ...]:
-    return tuple(
-        Toleration(t.get("key") or None, t.get("operator") or "Equal", t.get("value"), t.get("effect") or None)
-        for t in items or ()
-        if isinstance(t, Mapping)
+def toleration_from(item: Mapping[str, Any]) -> Toleration:
+    """One toleration as written in a pod spec (values as text, missing fields as the API defaults them)."""
+    value = item.get("value")
+    return Toleration(
+        str(item["key"]) if item.get("key") else None,
+        str(item.get("operator") or "Equal"),
+        None if value is None else str(value),
+        str(item["effect"]) if item.get("effect") else None,
     )
+
+
+def tolerations_from(items: Any) -> tuple[Toleration, ...]:
+    return tuple(toleration_from(t) for t in items or () if isinstance(t, Mapping))
 
 
 @dataclass(frozen=True)
