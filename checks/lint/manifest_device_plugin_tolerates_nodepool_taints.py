@@ -17,13 +17,12 @@ from efadoctor.checks.lint._karpenter import (
     tolerations_from,
     untolerated,
 )
+from efadoctor.facts.device_plugin import CHART_REF, DEFAULT_RELEASE
 from efadoctor.facts.scheduling import toleration_for
 
 if TYPE_CHECKING:
     from efadoctor.parsers.manifests import Document, LoadResult
 
-CHART = "eks/aws-efa-k8s-device-plugin"
-RELEASE = "aws-efa-k8s-device-plugin"  # the release name the EKS user guide installs
 BUILT_IN = {"key": "CriticalAddonsOnly", "operator": "Exists"}  # the chart template's only hard-coded toleration
 
 
@@ -73,7 +72,7 @@ def _plugins(manifests: LoadResult) -> list[Plugin]:
                     tolerations=tolerations_from(raw),
                     values_tolerations=values,
                     line=line_of(spec, "tolerations") or find_pod_specs(doc)[0].line,
-                    release=str(labels.get("app.kubernetes.io/instance") or RELEASE),
+                    release=str(labels.get("app.kubernetes.io/instance") or DEFAULT_RELEASE),
                     namespace=doc.namespace or "kube-system",
                 )
             )
@@ -86,7 +85,7 @@ def _plugins(manifests: LoadResult) -> list[Plugin]:
                     tolerations=tolerations_from([BUILT_IN, *raw]),
                     values_tolerations=[dict(t) for t in raw if isinstance(t, dict)],
                     line=line_of(doc.body, "tolerations") or doc.line,
-                    release=RELEASE,
+                    release=DEFAULT_RELEASE,
                     namespace="kube-system",
                 )
             )
@@ -107,7 +106,7 @@ def helm_command(plugin: Plugin, missing: list[PlacedTaint]) -> str:
                 args.append("--set-string " + shlex.quote(f"tolerations[{index}].{field}={entry[field]}"))
         if isinstance(entry.get("tolerationSeconds"), int):
             args.append("--set " + shlex.quote(f"tolerations[{index}].tolerationSeconds={entry['tolerationSeconds']}"))
-    return f"helm upgrade --install {plugin.release} {CHART} -n {plugin.namespace} --reuse-values " + " ".join(args)
+    return f"helm upgrade --install {plugin.release} {CHART_REF} -n {plugin.namespace} --reuse-values " + " ".join(args)
 
 
 def kubectl_command(plugin: Plugin, missing: list[PlacedTaint]) -> str:
