@@ -206,8 +206,14 @@ def test_device_plugin_logs_per_pod():
 def test_fi_info_list_with_and_without_efa():
     with_efa, _ = diagnose(["efa:", "    version: 122.0", "tcp:", "    version: 122.0"])
     assert with_efa["LOG005"].status is Status.PASS
-    without, _ = diagnose(["tcp:", "    version: 117.0"], "p5.48xlarge")
-    assert without["LOG005"].status is Status.FAIL and "although p5.48xlarge has up to 32 EFA interfaces" in without["LOG005"].summary
+    # before libfabric 2.1 an unlisted efa may only mean "no device seen": not a verdict on the build
+    older, _ = diagnose(["tcp:", "    version: 117.0"], "p5.48xlarge")
+    assert older["LOG005"].status is Status.SKIP and older["LOG005"].unavailable and "before 2.1" in older["LOG005"].summary
+    newer, _ = diagnose(["fi_info: 2.1.0", "libfabric: 2.1.0", "libfabric api: 2.1", "tcp:", "    version: 201.0"], "p5.48xlarge")
+    assert newer["LOG005"].status is Status.FAIL and "although p5.48xlarge has up to 32 EFA interfaces" in newer["LOG005"].summary
+    installer, _ = diagnose(["fi_info: 1.22.0amzn5.0", "libfabric: 1.22.0amzn5.0", "libfabric api: 1.22", "tcp:", "    version: 122.0"],
+                            "p5.48xlarge")
+    assert installer["LOG005"].status is Status.PASS
     not_needed, _ = diagnose(["tcp:", "    version: 117.0"], "m5.large")
     assert not_needed["LOG005"].status is Status.PASS
 

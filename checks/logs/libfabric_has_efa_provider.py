@@ -1,8 +1,10 @@
-from efadoctor import Confidence, Layer, Severity, Symptom, check, failed, passed, skipped, warned
+from efadoctor import Confidence, Layer, Severity, Symptom, check, failed, passed, skipped, unknown, warned
 from efadoctor.checks.logs._logs import efa_expectation, in_container, on_hosts, quote, signature_lines
 from efadoctor.facts.kube import ContainerInfo, PodInfo
 from efadoctor.facts.logs import ExpectedInstanceType
+from efadoctor.parsers.fi_info import release_of
 from efadoctor.parsers.logs import LogFacts
+from efadoctor.parsers.probe_output import EFA_ALWAYS_LISTED_SINCE
 
 INSTALLER = "./efa_installer.sh -y -g -d --skip-kmod --skip-limit-conf --no-verify"
 
@@ -32,7 +34,14 @@ def libfabric_has_efa_provider(
     the container sees. (The reverse does not hold: since ofiwg/libfabric
     PR #10794 (February 2025) the efa provider registers itself even without
     a device, so `fi_info -l` can list `efa` where `fi_info -p efa` still
-    returns -61.)
+    returns -61.) An unlisted `efa` proves a build without it only for
+    libfabric 2.1.0 and later: before that (ofiwg/libfabric b7b9dd697) the
+    provider left itself out of the list whenever it saw no usable EFA
+    device, so on an older libfabric, or when the log shows no
+    `fi_info --version`, the check cannot tell (Debian's 1.17 includes efa
+    and links libefa, yet lists neither efa nor verbs on a machine without
+    RDMA devices). The EFA installer's builds (`amzn` in the version)
+    always include efa.
 
     ## Fix
     Install the EFA user space in the image, as AWS's training images do:
@@ -51,6 +60,24 @@ def libfabric_has_efa_provider(
     versions = sorted({v for h in without for v in h.fi_info.libfabric_versions})
     evidence = [e for h in without for e in quote(h, signature_lines(h, "fi_info_list"), 2)][:6]
     expectation = efa_expectation(log_facts, expected_instance_type)
+    if expectation.expected is False:
+        return passed(f"fi_info -l lists no efa provider; {expectation.reason}, so none is needed", evidence=evidence)
+    releases = [release_of(v) for v in versions]
+    if versions and all("amzn" in v for v in versions):
+        return passed(
+            f"libfabric {'/'.join(versions)} is the EFA installer's build, which includes efa; it leaves efa out of "
+            "`fi_info -l` only when it sees no usable EFA device (see the device checks)",
+            evidence=evidence,
+        )
+    if not releases or not all(r is not None and r >= EFA_ALWAYS_LISTED_SINCE for r in releases):
+        since = ".".join(map(str, EFA_ALWAYS_LISTED_SINCE))
+        which = f"libfabric {'/'.join(versions)}" if versions else "a libfabric whose version the log does not show"
+        return unknown(
+            f"fi_info -l{on_hosts([h.host for h in without])} lists no efa provider, but {which} may simply see no EFA "
+            f"device: before {since} libfabric leaves efa out of the list then. Run `fi_info -l` where the EFA devices "
+            "are visible, or `fi_info --version` to tell",
+            evidence=evidence,
+        )
     evidence += list(expectation.evidence)
     summary = (
         f"fi_info -l{on_hosts([h.host for h in without])} lists no efa provider "
@@ -58,8 +85,6 @@ def libfabric_has_efa_provider(
         + (f"; libfabric {'/'.join(versions)}" if versions else "")
         + ": this libfabric cannot use EFA, fi_getinfo for efa returns -61"
     )
-    if expectation.expected is False:
-        return passed(f"fi_info -l lists no efa provider; {expectation.reason}, so none is needed", evidence=evidence)
     fix = (
         f"Install the EFA user space in the image (`{INSTALLER}` from the EFA installer) and put /opt/amazon/efa/lib "
         "first on LD_LIBRARY_PATH; then check which libfabric the job loads:"
