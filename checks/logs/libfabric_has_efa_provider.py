@@ -26,15 +26,13 @@ def libfabric_has_efa_provider(
 ):
     """
     ## Why it matters
-    `fi_info -l` lists the providers the libfabric build contains. A
-    distribution's libfabric (Debian's 1.17 lists `psm2 psm ofi_rxm ofi_rxd shm
-    udp tcp sockets net ...`), a pip or conda wheel, or a build without
-    `--enable-efa` has no `efa:` entry, and then `fi_info -p efa` and
-    aws-ofi-nccl can only fail with -61, even on a node whose EFA devices
-    the container sees. (The reverse does not hold: since ofiwg/libfabric
-    PR #10794 (February 2025) the efa provider registers itself even without
-    a device, so `fi_info -l` can list `efa` where `fi_info -p efa` still
-    returns -61.) An unlisted `efa` proves a build without it only for
+    `fi_info -l` lists the providers libfabric registered. A build without
+    the efa provider (some pip or conda wheels, a source build without efa)
+    has no `efa:` entry, and then `fi_info -p efa` and aws-ofi-nccl can only
+    fail with -61, even on a node whose EFA devices the container sees.
+    (The reverse does not hold: the efa provider may be listed while
+    `fi_info -p efa` still returns -61, libfabric PR #10794.) An unlisted
+    `efa` proves a build without it only for
     libfabric 2.1.0 and later: before that (ofiwg/libfabric b7b9dd697) the
     provider left itself out of the list whenever it saw no usable EFA
     device, so on an older libfabric, or when the log shows no
