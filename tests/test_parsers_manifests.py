@@ -20,7 +20,6 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from efadoctor.parsers import manifests
 from efadoctor.parsers.manifests import (
     Document,
     LineDict,
@@ -36,6 +35,7 @@ from efadoctor.parsers.manifests import (
     path_line,
     plain,
 )
+from efadoctor.parsers.manifests import line_loader as manifests
 
 DATA = Path(__file__).parent / "data" / "manifests"
 PROJECT = Path(__file__).resolve().parent.parent
