@@ -6,7 +6,7 @@ memlock, the FI_*/NCCL_* environment, which libraries the image ships) come from
 file rather than a Python string so it can be linted and run by `sh` in tests exactly as shipped.
 
 `SCRIPT` is read on first access (PEP 562 module `__getattr__`), so importing this package costs
-nothing. efadoctor/parsers/probe_output.py reads what the script prints.
+nothing. efadoctor/parsers/probe_output/ reads what the script prints.
 """
 
 from __future__ import annotations
