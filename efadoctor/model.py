@@ -183,7 +183,8 @@ class TargetNotFound(UsageError):
 
 
 class BackendUnreachable(Exception):
-    """The API server refused the connection: nothing can be diagnosed (exit 3)."""
+    """The API server cannot be used at all (refused the connection, rejected the credentials):
+    nothing can be diagnosed, so the run ends with exit 3 and one message instead of every check skipping."""
 
 
 CHECK_ID = re.compile(r"^[A-Z][A-Z0-9]*[0-9]{3}$")

@@ -116,3 +116,13 @@ def test_output_file(cluster, tmp_path):
     result = invoke("run", "--node", "ip-10-0-1-10.ec2.internal", "--kubeconfig", kubeconfig, *CORE, "-o", "json", "--output-file", out)
     assert result.exit_code == 0 and result.output == ""
     validate_report(json.loads(out.read_text()))
+
+
+def test_rejected_credentials_end_the_run_with_one_message(cluster, tmp_path):
+    fake, kubeconfig = cluster
+    expired = tmp_path / "expired"
+    expired.write_text(kubeconfig.read_text().replace(fake.token, "expired-token"))
+    result = invoke("run", "--node", "ip-10-0-1-10.ec2.internal", "--kubeconfig", expired, *CORE)
+    assert result.exit_code == 3
+    assert "rejected the credentials of context fake (401 Unauthorized)" in result.output
+    assert result.output.count("\n") == 1 and "Traceback" not in result.output

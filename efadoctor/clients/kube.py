@@ -106,10 +106,13 @@ class KubeClient:
         )
         if status == 404:
             raise NotFound(_status_message(data) or f"{path} not found")
-        if status in (401, 403):
-            raise FactUnavailable(
-                f"forbidden: {_status_message(data) or path}", missing_permission=permission if status == 403 else None
+        if status == 401:
+            raise BackendUnreachable(
+                f"the Kubernetes API server at {self.target.server} rejected the credentials of context "
+                f"{self.target.context} (401 Unauthorized): renew them (for EKS: aws eks update-kubeconfig --name CLUSTER)"
             )
+        if status == 403:
+            raise FactUnavailable(f"forbidden: {_status_message(data) or path}", missing_permission=permission)
         if status >= 300:
             raise FactUnavailable(f"Kubernetes API answered {status} for GET {path}: {_status_message(data)}")
         return data or b""
