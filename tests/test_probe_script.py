@@ -210,7 +210,7 @@ def test_runs_under_each_shell_and_matches_this_machine(shell, tmp_path):
     assert report.dev_infiniband_present.value is Path("/dev/infiniband").is_dir()
     assert report.sysfs_devices.known
     assert report.fi_info_present.value is (shutil.which("fi_info", path=base_env()["PATH"]) is not None or Path("/opt/amazon/efa/bin/fi_info").exists())
-    for path in report.library_paths.value:
+    for path in report.found_libraries.value:
         assert Path(path).exists() and re.match(r"lib(fabric|efa|nccl-net.*|nccl)\.so", Path(path).name)
 
 
@@ -294,7 +294,7 @@ def test_debian_libfabric_bin():
     assert report.section("fi_info_efa").lines == ()
     assert report.section("fi_info_efa_stderr").lines == ("fi_getinfo: -61",)
     assert report.dev_infiniband_present.value is False
-    assert any(Path(p).name.startswith("libfabric.so") for p in report.library_paths.value)
+    assert any(Path(p).name.startswith("libfabric.so") for p in report.found_libraries.value)
 
 
 # ---- simulated containers -------------------------------------------------------------------------

@@ -47,8 +47,8 @@ def aws_ofi_nccl_plugin_findable(probe_report: ProbeReport, pod: PodInfo | None 
     """
     plugin = probe_report.aws_ofi_nccl_plugin
     at = located(pod, workload_container)
-    libs = probe_report.library_paths.value
-    if plugin.value is None and (libs is None or probe_report.library_paths.note):
+    libs = probe_report.found_libraries.value
+    if plugin.value is None and (libs is None or probe_report.found_libraries.note):
         return unknown(unknown_reason(probe_report, plugin, "where the NCCL net plugin is"))
     env = probe_report.env.value or {}
     search = [entry for entry in env.get("LD_LIBRARY_PATH", "").split(":") if entry.startswith("/")]

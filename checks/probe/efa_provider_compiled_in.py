@@ -105,7 +105,7 @@ def efa_provider_compiled_in(probe_report: ProbeReport, pod: PodInfo | None = No
             commands=commands,
             evidence=evidence + device_evidence,
         )
-    libs = probe_report.library_paths
+    libs = probe_report.found_libraries
     names = [p.rsplit("/", 1)[-1] for p in libs.value or ()]
     if libs.value is not None and libs.note is None and any(n.startswith("libfabric.so") for n in names) and not any(n.startswith("libefa.so") for n in names):
         return failed(

@@ -49,9 +49,9 @@ def fi_info_present(probe_report: ProbeReport, pod: PodInfo | None = None, workl
         version = probe_report.fi_info_version.value
         shown = f" (libfabric {version.libfabric})" if version is not None and version.libfabric else ""
         return passed(f"fi_info is {at}: {path}{shown}", evidence=evidence)
-    libs = probe_report.library_paths.value or ()
+    libs = probe_report.found_libraries.value or ()
     libfabric = [p for p in libs if p.rsplit("/", 1)[-1].startswith("libfabric.so")]
-    evidence += quote(probe_report.library_paths.evidence, workload_container, limit=5)
+    evidence += quote(probe_report.found_libraries.evidence, workload_container, limit=5)
     if libfabric:
         return unknown(
             f"fi_info is not {at} (not on PATH, not at /opt/amazon/efa/bin/fi_info), though a libfabric is "

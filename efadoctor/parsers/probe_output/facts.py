@@ -87,7 +87,7 @@ class ProbeReport:
     hugepage_size_kib: Observed[int]
     shm_bytes: Observed[int]
     env: Observed[dict[str, str]]  # only FI_*, NCCL_*, OFI_NCCL_*, LD_LIBRARY_PATH, CUDA_VISIBLE_DEVICES
-    library_paths: Observed[tuple[str, ...]]
+    found_libraries: Observed[tuple[str, ...]]
     nccl_net_plugins: Observed[tuple[str, ...]]
     aws_ofi_nccl_plugin: Observed[bool]
     efa_installed_packages_file: Observed[bool]  # /opt/amazon/efa_installed_packages exists

@@ -71,7 +71,7 @@ def parse_probe(text: str | bytes) -> ProbeReport:
         hugepage_size_kib=hugepages["Hugepagesize"],
         shm_bytes=_shm(sections.get("shm")),
         env=_env(sections.get("env")),
-        library_paths=libs,
+        found_libraries=libs,
         nccl_net_plugins=plugins,
         aws_ofi_nccl_plugin=aws_plugin,
         efa_installed_packages_file=packages_file,

@@ -22,20 +22,20 @@ def _libs(section: Section | None) -> tuple[Observed[tuple[str, ...]], Observed[
         if line.startswith("/"):
             paths.append((line, section.evidence(index)))
     cut = None if section.complete else "library listing cut off"
-    library_paths = Observed(tuple(p for p, _ in paths), tuple(e for _, e in paths), cut)
+    found_libraries = Observed(tuple(p for p, _ in paths), tuple(e for _, e in paths), cut)
     plugins = [(p, e) for p, e in paths if _NCCL_NET_PLUGIN.match(p.rsplit("/", 1)[-1])]
     plugin_paths = Observed(tuple(p for p, _ in plugins), tuple(e for _, e in plugins), cut)
     aws = [e for p, e in plugins if _is_aws_ofi_nccl(p)]
     if aws:
-        return library_paths, plugin_paths, Observed(True, tuple(aws))
+        return found_libraries, plugin_paths, Observed(True, tuple(aws))
     if cut:
-        return library_paths, plugin_paths, Observed(None, (), cut)
+        return found_libraries, plugin_paths, Observed(None, (), cut)
     if plugins:
         shown = ", ".join(p for p, _ in plugins[:3])
-        return library_paths, plugin_paths, Observed(
+        return found_libraries, plugin_paths, Observed(
             None, tuple(e for _, e in plugins), f"NCCL net plugin(s) found ({shown}) but not recognisably aws-ofi-nccl"
         )
-    return library_paths, plugin_paths, Observed(
+    return found_libraries, plugin_paths, Observed(
         False,
         (),
         "no libnccl-net*.so in LD_LIBRARY_PATH, /opt/amazon/efa, /opt/amazon/ofi-nccl, /opt/aws-ofi-nccl, "
