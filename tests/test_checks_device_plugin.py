@@ -52,8 +52,9 @@ def test_k8s003_missing_plugin_installs_with_the_node_taints():
     assert verdict.status is Status.FAIL
     install = verdict.fix.commands[-1]
     assert install.startswith("helm install aws-efa-k8s-device-plugin --namespace kube-system eks/aws-efa-k8s-device-plugin")
-    assert shlex.split(install)[-8:] == ["--set", "tolerations[0].key=nvidia.com/gpu", "--set", "tolerations[0].operator=Equal",
-                                          "--set", "tolerations[0].value=true", "--set", "tolerations[0].effect=NoSchedule"]
+    # --set-string: plain --set would make `true` a boolean, which the API server rejects as a toleration value
+    assert shlex.split(install)[-8:] == ["--set-string", "tolerations[0].key=nvidia.com/gpu", "--set-string", "tolerations[0].operator=Equal",
+                                          "--set-string", "tolerations[0].value=true", "--set-string", "tolerations[0].effect=NoSchedule"]
 
 
 def test_k8s003_auto_mode_node_needs_no_chart_and_desired_zero_warns():

@@ -88,6 +88,7 @@ def test_seed_runbook_taint_is_not_tolerated(tmp_path):
     assert [w for w in words if w.startswith("tolerations")] == [
         "tolerations[0].key=efa-workload", "tolerations[0].operator=Equal", "tolerations[0].value=true",
         "tolerations[0].effect=NoSchedule"]
+    assert words[words.index("tolerations[0].value=true") - 1] == "--set-string"  # a string, as the API requires
 
 
 def test_nvidia_gpu_taint_keeps_the_release_and_its_tolerations(tmp_path):

@@ -21,11 +21,13 @@ REPO_ADD = f"helm repo add eks {CHART_REPO_URL}  # once per machine; then: helm 
 
 
 def _set_args(entries: Sequence[dict[str, str]]) -> list[str]:
+    """--set-string, not --set: Helm's --set turns `true` or `1` into a boolean or a number, and the API
+    server rejects a toleration whose value is not a string (the seed's taint is efa-workload=true)."""
     args = []
     for index, entry in enumerate(entries):
         for field in ("key", "operator", "value", "effect"):
             if field in entry:
-                args.append("--set " + shlex.quote(f"tolerations[{index}].{field}={entry[field]}"))
+                args.append("--set-string " + shlex.quote(f"tolerations[{index}].{field}={entry[field]}"))
     return args
 
 
