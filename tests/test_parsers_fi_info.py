@@ -9,8 +9,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-import textwrap
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -23,40 +21,7 @@ from efadoctor.parsers.fi_info import (
     parse_fi_info_version,
     release_of,
 )
-
-SAMPLES = Path(__file__).parent / "data" / "samples"
-
-
-def sample(name: str) -> str:
-    return (SAMPLES / name).read_text(encoding="utf-8")
-
-
-def fenced_blocks(name: str) -> list[str]:
-    """The ``` blocks of a quoted page, with the page's indentation removed."""
-    blocks: list[str] = []
-    current: list[str] | None = None
-    for line in sample(name).splitlines():
-        if line.strip().startswith("```"):
-            if current is None:
-                current = []
-            else:
-                blocks.append(textwrap.dedent("\n".join(current)) + "\n")
-                current = None
-        elif current is not None:
-            current.append(line)
-    return blocks
-
-
-def commented_example(name: str, index: int) -> str:
-    """The index-th '# Example output:' of a bash block whose output lines are '# '-prefixed."""
-    lines = sample(name).splitlines()
-    starts = [i for i, line in enumerate(lines) if line == "# Example output:"]
-    out = []
-    for line in lines[starts[index] + 1:]:
-        if not line.startswith("# "):
-            break
-        out.append(line[2:])
-    return "\n".join(out) + "\n"
+from tests.samples import commented_example, fenced_blocks, sample
 
 
 def local_capture(name: str) -> tuple[str, int]:

@@ -16,7 +16,6 @@ import re
 import subprocess
 import textwrap
 import time
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -24,30 +23,7 @@ from hypothesis import strategies as st
 
 from efadoctor.parsers.probe_output import EXPECTED_SECTIONS, ProbeReport, parse_probe
 from efadoctor.probe import MAX_OUTPUT_BYTES, load_script
-
-SAMPLES = Path(__file__).parent / "data" / "samples"
-
-
-def sample(name: str) -> str:
-    return (SAMPLES / name).read_text(encoding="utf-8")
-
-
-def local_capture(name: str) -> tuple[str, int]:
-    """A local-*.txt capture: the output below its two '# ' header lines, and the recorded exit code."""
-    lines = sample(name).splitlines(keepends=True)
-    code = int(re.match(r"# exit code: (\d+)", lines[1]).group(1))
-    return "".join(lines[2:]), code
-
-
-def commented_example(name: str, index: int) -> str:
-    lines = sample(name).splitlines()
-    starts = [i for i, line in enumerate(lines) if line == "# Example output:"]
-    out = []
-    for line in lines[starts[index] + 1:]:
-        if not line.startswith("# "):
-            break
-        out.append(line[2:])
-    return "\n".join(out)
+from tests.samples import commented_example, local_capture, sample
 
 
 def ls_capture(command: str) -> tuple[str, int, str]:

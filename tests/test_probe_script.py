@@ -22,8 +22,8 @@ import pytest
 
 from efadoctor.parsers.probe_output import EXPECTED_SECTIONS, ProbeReport, parse_probe
 from efadoctor.probe import DEFAULT_TIMEOUT_S, HEADER, load_script
+from tests.samples import commented_example, local_capture, sample
 
-SAMPLES = Path(__file__).parent / "data" / "samples"
 SCRIPT_FILE = Path(__file__).parent.parent / "efadoctor" / "probe" / "probe.sh"
 
 
@@ -65,8 +65,6 @@ def base_env(path: str | None = None) -> dict[str, str]:
     return {"PATH": path or os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C"}
 
 
-def sample(name: str) -> str:
-    return (SAMPLES / name).read_text(encoding="utf-8")
 
 
 def source_line(name: str) -> str:
@@ -74,20 +72,8 @@ def source_line(name: str) -> str:
     return sample(name).splitlines()[0]
 
 
-def local_capture(name: str) -> tuple[str, int]:
-    lines = sample(name).splitlines(keepends=True)
-    return "".join(lines[2:]), int(re.match(r"# exit code: (\d+)", lines[1]).group(1))
 
 
-def commented_example(name: str, index: int) -> str:
-    lines = sample(name).splitlines()
-    starts = [i for i, line in enumerate(lines) if line == "# Example output:"]
-    out = []
-    for line in lines[starts[index] + 1:]:
-        if not line.startswith("# "):
-            break
-        out.append(line[2:])
-    return "\n".join(out) + "\n"
 
 
 def tool_dir(tmp_path: Path, tools: dict[str, str]) -> Path:

@@ -10,52 +10,22 @@ print them: `ls -la` for /dev/infiniband, the script's own `NAME driver=X` / `uv
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
-from pathlib import Path
 
-SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
-
-
-def sample_lines(name: str) -> list[str]:
-    return (SAMPLES / name).read_text(encoding="utf-8").splitlines()
-
-
-def local_capture(name: str) -> tuple[str, int]:
-    """A local Debian capture: (output, exit code), header lines removed (never edited)."""
-    lines = sample_lines(name)
-    code = int(re.match(r"# exit code: (\d+)", lines[1]).group(1))
-    return "".join(line + "\n" for line in lines[2:]), code
+from tests.samples import commented_example, fenced_blocks, local_capture, sample_lines  # noqa: F401 - re-used below and by tests
 
 
 def fenced_block(name: str, index: int = 0) -> str:
     """The `index`-th ``` block of a public sample, its markdown indentation removed."""
-    lines = sample_lines(name)
-    blocks, current, inside = [], [], False
-    for line in lines:
-        if line.strip().startswith("```"):
-            if inside:
-                blocks.append(current)
-                current = []
-            inside = not inside
-            continue
-        if inside:
-            current.append(line)
-    block = blocks[index]
-    indent = min(len(line) - len(line.lstrip()) for line in block if line.strip())
-    return "".join(line[indent:] + "\n" for line in block)
+    return fenced_blocks(name)[index]
 
 
-def commented_example(name: str, index: int) -> str:
-    """Sample 05 shows outputs as '# '-prefixed comment lines after '# Example output:'."""
-    lines = sample_lines(name)
-    starts = [i for i, line in enumerate(lines) if line == "# Example output:"]
-    out = []
-    for line in lines[starts[index] + 1:]:
-        if not line.startswith("# "):
-            break
-        out.append(line[2:])
-    return "\n".join(out) + "\n"
+
+
+
+
+
+
 
 
 SAMPLE_05 = "05_fi_info_version_and_efa_ok_libfabric1.22_m6i.txt"
