@@ -18,17 +18,23 @@ def fake_ec2():
 
 
 @pytest.fixture()
-def ec2(fake_ec2, monkeypatch):
-    """An empty fake EC2, the environment that points boto3 at it (and at nothing of the developer's), and a client."""
+def no_aws(monkeypatch):
+    """No credentials, region or configuration of the developer's: EC2 cannot be asked, and never hangs on instance metadata."""
     import os
 
+    for key in [k for k in os.environ if k.startswith("AWS_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+@pytest.fixture()
+def ec2(fake_ec2, no_aws, monkeypatch):
+    """An empty fake EC2, the environment that points boto3 at it (and at nothing of the developer's), and a client."""
     import boto3
 
     fake_ec2.reset()
-    for key in [k for k in os.environ if k.startswith("AWS_")]:
-        monkeypatch.delenv(key)
     for key, value in fake_ec2.env().items():
         monkeypatch.setenv(key, value)
-    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
     return boto3.client("ec2")

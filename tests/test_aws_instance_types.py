@@ -9,7 +9,6 @@ data is moto's copy of the real catalogue) and from the shipped data when it can
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 
@@ -35,16 +34,6 @@ def run(*args: str):
 
 def listed(result) -> list[str]:
     return [row["instance_type"] for row in json.loads(result.stdout)["instance_types"]]
-
-
-@pytest.fixture()
-def no_aws(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No credentials, no region, no configuration: EC2 cannot be asked."""
-    for key in [k for k in os.environ if k.startswith("AWS_")]:
-        monkeypatch.delenv(key)
-    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
 
 @pytest.fixture()

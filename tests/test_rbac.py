@@ -7,7 +7,6 @@ calls efadoctor really makes. The probe's exec role may be present and is not re
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import kubernetes_validate
@@ -41,13 +40,7 @@ def permission(operation: str) -> tuple[str, str, str]:
     return group, name, verb
 
 
-@pytest.fixture(autouse=True)
-def no_aws(monkeypatch: pytest.MonkeyPatch) -> None:
-    for key in [key for key in os.environ if key.startswith("AWS_")]:
-        monkeypatch.delenv(key)
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
+pytestmark = pytest.mark.usefixtures("no_aws")
 
 
 def recorded_operations(tmp_path: Path) -> set[str]:
