@@ -1,12 +1,11 @@
 from efadoctor import Confidence, Layer, Severity, Symptom, check, failed, passed, skipped, unknown, warned
 from efadoctor.checks.logs._logs import efa_expectation, in_container, on_hosts, quote, signature_lines
+from efadoctor.checks.probe.fi_info_present import INSTALLER
 from efadoctor.facts.kube import ContainerInfo, PodInfo
 from efadoctor.facts.logs import ExpectedInstanceType
 from efadoctor.parsers.fi_info import release_of
 from efadoctor.parsers.logs import LogFacts
 from efadoctor.parsers.probe_output import EFA_ALWAYS_LISTED_SINCE
-
-INSTALLER = "./efa_installer.sh -y -g -d --skip-kmod --skip-limit-conf --no-verify"
 
 
 @check(

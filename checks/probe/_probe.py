@@ -11,6 +11,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Iterable, Sequence
 
+from efadoctor.checks.pod._template_fix import unset_env_commands
 from efadoctor.facts.kube import ContainerInfo, PodInfo
 from efadoctor.parsers.fi_info import SourceLine
 from efadoctor.parsers.probe_output import Observed, ProbeReport
@@ -87,6 +88,16 @@ def run_here(pod: PodInfo | None, container: ContainerInfo | None, argv: Sequenc
     return f"kubectl -n {pod.namespace} exec {pod.name} -c {container.name} -- {command}"
 
 
-def env_line(report: ProbeReport, name: str) -> SourceLine | None:
-    observed = report.env_var(name)
-    return observed.evidence[0] if observed.evidence else None
+def unset_here(pod: PodInfo | None, container: ContainerInfo | None, name: str) -> list[str]:
+    """Commands that remove an environment variable where the probe ran: from the workload's template, or this shell."""
+    if pod is None or container is None:
+        return [f"unset {name}"]
+    return unset_env_commands(pod, container.name, [name])
+
+
+def requested(container: ContainerInfo | None, resource: str) -> str | None:
+    """What the container asks for of `resource`: its request, or its limit (which then is the request too)."""
+    if container is None:
+        return None
+    request, limit = container.resource(resource)
+    return request if request is not None else limit

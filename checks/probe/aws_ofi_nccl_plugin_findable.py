@@ -1,7 +1,7 @@
 import re
 
 from efadoctor import Confidence, Layer, Severity, Symptom, check, failed, passed, skipped, unknown, warned
-from efadoctor.checks.probe._probe import located, quote, run_here, unknown_reason
+from efadoctor.checks.probe._probe import located, not_set, quote, run_here, unknown_reason
 from efadoctor.checks.probe.fi_info_present import INSTALL
 from efadoctor.facts.kube import GPU_RESOURCE, ContainerInfo, PodInfo
 from efadoctor.parsers.probe_output import ProbeReport
@@ -54,7 +54,7 @@ def aws_ofi_nccl_plugin_findable(probe_report: ProbeReport, pod: PodInfo | None 
     search = [entry for entry in env.get("LD_LIBRARY_PATH", "").split(":") if entry.startswith("/")]
     evidence = quote(plugin.evidence or probe_report.nccl_net_plugins.evidence, workload_container, limit=6)
     ld_line = probe_report.env_var("LD_LIBRARY_PATH")
-    evidence += quote(ld_line.evidence, workload_container) or [(f"{'pod exec' if workload_container else 'local probe'}: environment", "LD_LIBRARY_PATH is not set")]
+    evidence += quote(ld_line.evidence, workload_container) or [not_set(workload_container, "LD_LIBRARY_PATH")]
     if plugin.value is True:
         found = [path for path in probe_report.nccl_net_plugins.value or () if path.startswith(("/opt/amazon/", "/opt/aws-ofi-nccl/")) or "libnccl-net-ofi" in path]
         reachable = [path for path in found if _dir(path).rstrip("/") in {d.rstrip("/") for d in search} or _STANDARD.match(_dir(path))]

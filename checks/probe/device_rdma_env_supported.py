@@ -1,6 +1,5 @@
 from efadoctor import Layer, Severity, Symptom, check, failed, passed, skipped, unknown
-from efadoctor.checks.pod._template_fix import unset_env_commands
-from efadoctor.checks.probe._probe import located, not_set, quote, unknown_reason
+from efadoctor.checks.probe._probe import located, not_set, quote, unknown_reason, unset_here
 from efadoctor.facts.device_rdma import UNKNOWN, conflict, describe
 from efadoctor.facts.kube import ContainerInfo, NodeInfo, PodInfo
 from efadoctor.instance_types import lookup
@@ -59,12 +58,10 @@ def device_rdma_env_supported(
     if problem == UNKNOWN:
         return skipped(f"FI_EFA_USE_DEVICE_RDMA={value.value} is set {at}; no source states whether {info.instance_type} has RDMA read")
     if problem is not None:
-        commands = (unset_env_commands(pod, workload_container.name, ["FI_EFA_USE_DEVICE_RDMA"])
-                    if pod is not None and workload_container is not None else ["unset FI_EFA_USE_DEVICE_RDMA"])
         return failed(
             f"FI_EFA_USE_DEVICE_RDMA={value.value} {at} on {info.instance_type}, {problem}",
             fix=f"Remove FI_EFA_USE_DEVICE_RDMA from the container's environment: libfabric picks the right default for {info.instance_type}.",
-            commands=commands,
+            commands=unset_here(pod, workload_container, "FI_EFA_USE_DEVICE_RDMA"),
             evidence=evidence,
         )
     return passed(f"FI_EFA_USE_DEVICE_RDMA={value.value} {at} suits {info.instance_type}", evidence=evidence)

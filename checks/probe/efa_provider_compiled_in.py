@@ -1,7 +1,7 @@
 from efadoctor import Confidence, Layer, Severity, Symptom, check, failed, passed, skipped, unknown
+from efadoctor.checks.pod.pod_env_fi_provider_efa import allows_efa
 from efadoctor.checks.probe._probe import located, quote, run_here, unknown_reason
 from efadoctor.checks.probe.fi_info_present import INSTALL
-from efadoctor.checks.probe.fi_provider_env_is_efa import provider_allows_efa
 from efadoctor.facts.kube import ContainerInfo, PodInfo
 from efadoctor.parsers.probe_output import EFA_ALWAYS_LISTED_SINCE, ProbeReport
 
@@ -64,7 +64,7 @@ def efa_provider_compiled_in(probe_report: ProbeReport, pod: PodInfo | None = No
     if probe_report.fi_info_present.value is False:
         return skipped(f"fi_info is not {located(pod, workload_container)}: PRB001 reports that")
     provider = probe_report.env_var("FI_PROVIDER").value
-    if provider is not None and not provider_allows_efa(provider) and compiled.value is not True:
+    if provider is not None and not allows_efa(provider) and compiled.value is not True:
         # FI_PROVIDER also hides efa from `fi_info -l`: the list says nothing about the build
         return skipped(f"FI_PROVIDER={provider} hides efa from fi_info -l {located(pod, workload_container)}: PRB005 reports that")
     at = located(pod, workload_container)

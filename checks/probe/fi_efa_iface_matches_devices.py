@@ -1,6 +1,5 @@
 from efadoctor import Confidence, Layer, Severity, Symptom, check, failed, passed, skipped, unknown, warned
-from efadoctor.checks.pod._template_fix import unset_env_commands
-from efadoctor.checks.probe._probe import located, not_set, quote, run_here, target, unknown_reason
+from efadoctor.checks.probe._probe import located, not_set, quote, run_here, target, unknown_reason, unset_here
 from efadoctor.checks.probe.efa_provider_compiled_in import visible_efa_devices
 from efadoctor.facts.kube import ContainerInfo, PodInfo
 from efadoctor.parsers.probe_output import ProbeReport
@@ -69,9 +68,7 @@ def fi_efa_iface_matches_devices(probe_report: ProbeReport, pod: PodInfo | None 
     evidence += quote(probe_report.sysfs_verbs.evidence, workload_container, limit=4)
     filtered = probe_report.fi_info_efa.value.filtered_devices if probe_report.fi_info_efa.value else ()
     fix = "Unset FI_EFA_IFACE (libfabric then uses every EFA device the container has), or list only names that exist here."
-    commands = (unset_env_commands(pod, workload_container.name, ["FI_EFA_IFACE"]) if pod is not None and workload_container is not None
-                else ["unset FI_EFA_IFACE"])
-    commands.append(run_here(pod, workload_container, ["ls", "/sys/class/infiniband/"]))
+    commands = [*unset_here(pod, workload_container, "FI_EFA_IFACE"), run_here(pod, workload_container, ["ls", "/sys/class/infiniband/"])]
     matching = [name for name in names if name in devices]
     shown = ", ".join(devices[:4]) + (f", ... {len(devices)} in all" if len(devices) > 4 else "")
     confidence = Confidence.HIGH if release is not None else Confidence.MEDIUM  # unknown version: it may ignore the variable

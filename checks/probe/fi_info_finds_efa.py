@@ -1,5 +1,5 @@
 from efadoctor import Layer, Severity, Symptom, check, failed, passed, skipped, unknown, warned
-from efadoctor.checks.probe._probe import located, quote, run_here, unknown_reason
+from efadoctor.checks.probe._probe import located, quote, requested, run_here, unknown_reason
 from efadoctor.facts.kube import EFA_RESOURCE, ContainerInfo, PodInfo, quantity_int
 from efadoctor.parsers.fi_info import EXIT_TIMED_OUT
 from efadoctor.parsers.probe_output import EXIT_KILLED, ProbeReport
@@ -68,7 +68,7 @@ def fi_info_finds_efa(probe_report: ProbeReport, pod: PodInfo | None = None, wor
             evidence=evidence,
         )
     found = result.device_count
-    wanted = _requested(workload_container)
+    wanted = quantity_int(requested(workload_container, EFA_RESOURCE))
     shown = ", ".join(result.devices[:4]) + (f", ... {found} in all" if found > 4 else "")
     if wanted and found < wanted:
         return warned(
@@ -80,12 +80,5 @@ def fi_info_finds_efa(probe_report: ProbeReport, pod: PodInfo | None = None, wor
             evidence=evidence,
             observed=[Symptom.DEGRADED],
         )
-    requested = f" (as many as the {wanted} requested)" if wanted else ""
-    return passed(f"fi_info -p efa -t FI_EP_RDM {at} lists {found} EFA device(s){requested}: {shown}", evidence=evidence)
-
-
-def _requested(container: ContainerInfo | None) -> int | None:
-    if container is None:
-        return None
-    request, limit = container.resource(EFA_RESOURCE)
-    return quantity_int(request if request is not None else limit)
+    as_asked = f" (as many as the {wanted} requested)" if wanted else ""
+    return passed(f"fi_info -p efa -t FI_EP_RDM {at} lists {found} EFA device(s){as_asked}: {shown}", evidence=evidence)

@@ -3,12 +3,11 @@ from efadoctor.checks.probe._probe import located, quote, unknown_reason
 from efadoctor.facts.kube import ContainerInfo, PodInfo
 from efadoctor.parsers.probe_output import ProbeReport
 
+# The EFA user space for an image (no kernel module, no host limits file), as AWS's training Dockerfiles install it.
+INSTALLER = "./efa_installer.sh -y -g -d --skip-kmod --skip-limit-conf --no-verify"
 INSTALL = [
     "curl -fsSLO https://efa-installer.amazonaws.com/aws-efa-installer-latest.tar.gz",
-    (
-        "tar -xf aws-efa-installer-latest.tar.gz && cd aws-efa-installer && "
-        "./efa_installer.sh -y -g -d --skip-kmod --skip-limit-conf --no-verify"
-    ),
+    f"tar -xf aws-efa-installer-latest.tar.gz && cd aws-efa-installer && {INSTALLER}",
 ]
 
 

@@ -1,16 +1,8 @@
 from efadoctor import Layer, Severity, Symptom, check, failed, passed, unknown
-from efadoctor.checks.pod._template_fix import unset_env_commands
-from efadoctor.checks.probe._probe import located, not_set, quote, run_here, unknown_reason
+from efadoctor.checks.pod.pod_env_fi_provider_efa import allows_efa
+from efadoctor.checks.probe._probe import located, not_set, quote, run_here, unknown_reason, unset_here
 from efadoctor.facts.kube import ContainerInfo, PodInfo
 from efadoctor.parsers.probe_output import ProbeReport
-
-
-def provider_allows_efa(value: str) -> bool:
-    """libfabric's FI_PROVIDER: a comma-separated list of providers to use, or `^a,b` for all but those."""
-    text = value.strip()
-    excluding = text.startswith("^")
-    names = [name.strip().lower() for name in text.lstrip("^").split(",") if name.strip()]
-    return ("efa" not in names) if excluding else ("efa" in names)
 
 
 @check(
@@ -49,15 +41,13 @@ def fi_provider_env_is_efa(probe_report: ProbeReport, pod: PodInfo | None = None
         return passed(f"FI_PROVIDER is not set {at}: libfabric may use efa (aws-ofi-nccl selects it on EC2)",
                       evidence=[not_set(workload_container, "FI_PROVIDER")])
     evidence = quote(value.evidence, workload_container)
-    if provider_allows_efa(value.value):
+    if allows_efa(value.value):
         return passed(f"FI_PROVIDER={value.value} {at} allows efa", evidence=evidence)
-    commands = (unset_env_commands(pod, workload_container.name, ["FI_PROVIDER"]) if pod is not None and workload_container is not None
-                else ["unset FI_PROVIDER"])
     return failed(
         f"FI_PROVIDER={value.value} {at} excludes efa: libfabric hides EFA from the application "
         "(fi_info -p efa gives -61; NCCL runs over TCP or falls back to sockets)",
         fix="Remove FI_PROVIDER from the container's environment (the pod spec, the image's ENV or its entrypoint): "
         "on EC2 aws-ofi-nccl selects efa by itself. Then confirm:",
-        commands=[*commands, run_here(pod, workload_container, ["printenv", "FI_PROVIDER"])],
+        commands=[*unset_here(pod, workload_container, "FI_PROVIDER"), run_here(pod, workload_container, ["printenv", "FI_PROVIDER"])],
         evidence=evidence,
     )

@@ -1,6 +1,6 @@
 from efadoctor import Layer, Severity, Symptom, check, failed, passed, unknown
 from efadoctor.checks.pod._template_fix import edit_commands
-from efadoctor.checks.probe._probe import quote, run_here, target, unknown_reason
+from efadoctor.checks.probe._probe import quote, requested, run_here, target, unknown_reason
 from efadoctor.facts.kube import EFA_RESOURCE, ContainerInfo, NodeInfo, PodInfo
 from efadoctor.parsers.probe_output import ProbeReport
 
@@ -51,10 +51,10 @@ def uverbs_devices_in_container(
     evidence += quote(efa.evidence, workload_container, limit=6)
     check_cmd = run_here(pod, workload_container, ["ls", "-la", "/dev/infiniband/"])
     if efa.value:
-        requested = _requested(workload_container)
+        asked = requested(workload_container, EFA_RESOURCE)
         wanted = node.allocatable.get(EFA_RESOURCE) if node is not None else None
         why = (
-            f"container {workload_container.name} requests {requested} {EFA_RESOURCE}" if requested
+            f"container {workload_container.name} requests {asked} {EFA_RESOURCE}" if asked
             else f"container {workload_container.name} requests no {EFA_RESOURCE}" if workload_container is not None
             else "it was not given them"
         )
@@ -87,10 +87,3 @@ def uverbs_devices_in_container(
 def _names(names: tuple[str, ...]) -> str:
     shown = ", ".join(names[:4])
     return shown + (f", ... {len(names)} in all" if len(names) > 4 else "")
-
-
-def _requested(container: ContainerInfo | None) -> str | None:
-    if container is None:
-        return None
-    request, limit = container.resource(EFA_RESOURCE)
-    return request if request is not None else limit
