@@ -15,6 +15,7 @@ import shlex
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from efadoctor.checks.pod._template_fix import unset_env_commands
 from efadoctor.facts.kube import ContainerInfo, NodeInfo, PodInfo
 from efadoctor.facts.logs import ExpectedInstanceType
 from efadoctor.parsers.logs import OVERFLOW_HOST, UNKNOWN_HOST, HostLogFacts, LogFacts, LogLine
@@ -72,6 +73,20 @@ def env_settings(facts: LogFacts, name: str) -> list[tuple[HostLogFacts, str, Lo
             if setting.name == name:
                 found.append((host, setting.value, setting.evidence))
     return found
+
+
+ON = ("1", "true", "yes", "on", "y")
+OFF = ("0", "false", "no", "off", "n")
+
+
+def settings_among(facts: LogFacts, name: str, values: Sequence[str]) -> list[tuple[HostLogFacts, str, LogLine]]:
+    """The settings of `name` whose value, unquoted and in any case, is one of `values` (lower case)."""
+    return [(h, v, line) for h, v, line in env_settings(facts, name) if v.strip().strip("'\"").lower() in values]
+
+
+def unset_in_pod(pod: PodInfo | None, container: ContainerInfo | None, names: Sequence[str]) -> list[str]:
+    """Commands that remove variables from the workload's template; none when the log came without a pod."""
+    return unset_env_commands(pod, container.name, names) if pod is not None and container is not None else []
 
 
 def enabled(value: str) -> bool:

@@ -1,11 +1,8 @@
 from efadoctor import Layer, Severity, check, failed, passed, skipped
-from efadoctor.checks.logs._logs import env_settings, instance_evidence, on_hosts, quote
-from efadoctor.checks.pod._template_fix import unset_env_commands
+from efadoctor.checks.logs._logs import ON, instance_evidence, on_hosts, quote, settings_among, unset_in_pod
 from efadoctor.facts.kube import ContainerInfo, PodInfo
 from efadoctor.facts.logs import ExpectedInstanceType
 from efadoctor.parsers.logs import LogFacts
-
-ON = ("1", "true", "yes", "on", "y")
 
 
 @check(
@@ -35,9 +32,9 @@ def device_rdma_not_forced_without_rdma_read(
     Remove `FI_EFA_USE_DEVICE_RDMA` from the job's environment.
     """
     aborted = [h for h in log_facts.hosts if any(g.kind == "gdr_forced_abort" for g in h.gdr)]
-    forced = [(h, v, line) for h, v, line in env_settings(log_facts, "FI_EFA_USE_DEVICE_RDMA") if v.strip("'\"").lower() in ON]
+    forced = settings_among(log_facts, "FI_EFA_USE_DEVICE_RDMA", ON)
     info = expected_instance_type.info if expected_instance_type else None
-    commands = unset_env_commands(pod, workload_container.name, ["FI_EFA_USE_DEVICE_RDMA"]) if pod and workload_container else []
+    commands = unset_in_pod(pod, workload_container, ["FI_EFA_USE_DEVICE_RDMA"])
     fix = "Remove FI_EFA_USE_DEVICE_RDMA from the job's environment: libfabric uses RDMA read by itself where the device has it."
     if aborted:
         evidence = [e for h in aborted for e in quote(h, [line for g in h.gdr if g.kind == "gdr_forced_abort" for line in g.evidence], 1)]

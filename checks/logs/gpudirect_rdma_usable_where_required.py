@@ -1,5 +1,5 @@
 from efadoctor import Layer, Severity, Symptom, check, failed, passed, skipped
-from efadoctor.checks.logs._logs import env_settings, on_hosts, quote
+from efadoctor.checks.logs._logs import OFF, on_hosts, quote, settings_among
 from efadoctor.parsers.logs import HostLogFacts, LogFacts
 
 
@@ -37,7 +37,7 @@ def gpudirect_rdma_usable_where_required(log_facts: LogFacts):
         return passed(f"aws-ofi-nccl did not report GPUDirect RDMA missing{on_hosts([h.host for h in plugin])}")
     types = sorted({g.detail for h in refused for g in h.gdr if g.kind == "gdr_required_fail"})
     evidence = [e for h in refused for e in quote(h, [line for g in _refusals(h) for line in g.evidence], 1)][:6]
-    off = [(h, v, line) for h, v, line in env_settings(log_facts, "FI_EFA_USE_DEVICE_RDMA") if v.strip("'\"").lower() in ("0", "false", "no", "off")]
+    off = settings_among(log_facts, "FI_EFA_USE_DEVICE_RDMA", OFF)
     evidence += [e for h, _, line in off for e in quote(h, [line], 1)]
     return failed(
         f"aws-ofi-nccl refused to run without GPUDirect RDMA, which {', '.join(types)} requires,{on_hosts([h.host for h in refused])}"

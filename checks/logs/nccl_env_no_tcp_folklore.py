@@ -1,6 +1,5 @@
 from efadoctor import Layer, Severity, Symptom, check, passed, skipped, warned
-from efadoctor.checks.logs._logs import enabled, env_settings, libfabric_hosts, on_hosts, quote
-from efadoctor.checks.pod._template_fix import unset_env_commands
+from efadoctor.checks.logs._logs import enabled, env_settings, libfabric_hosts, on_hosts, quote, unset_in_pod
 from efadoctor.facts.kube import ContainerInfo, PodInfo
 from efadoctor.parsers.logs import LogFacts
 
@@ -50,7 +49,7 @@ def nccl_env_no_tcp_folklore(log_facts: LogFacts, pod: PodInfo | None = None, wo
     over_efa = libfabric_hosts(log_facts)
     if over_efa:
         parts.append(f"NCCL still used {over_efa[0].network or 'Libfabric'}{on_hosts([h.host for h in over_efa])}, as these do not force TCP")
-    commands = unset_env_commands(pod, workload_container.name, set_names) if pod and workload_container else []
+    commands = unset_in_pod(pod, workload_container, set_names)
     return warned(
         f"{' and '.join(set_names)} set{on_hosts(list(dict.fromkeys(hosts)))}: " + "; ".join(parts),
         fix=f"Remove {', '.join(set_names)}. NCCL_NET=Socket is the switch that forces TCP (for a deliberate test only); "

@@ -2,16 +2,16 @@ from efadoctor import Layer, Severity, Symptom, check, failed, passed, skipped, 
 from efadoctor.checks.logs._logs import (
     LIBFABRIC,
     efa_expectation,
-    env_settings,
     in_container,
     libfabric_hosts,
     nccl_hosts,
     on_hosts,
     quote,
+    settings_among,
     signature_lines,
     unknown_expectation_hint,
+    unset_in_pod,
 )
-from efadoctor.checks.pod._template_fix import unset_env_commands
 from efadoctor.facts.kube import ContainerInfo, PodInfo
 from efadoctor.facts.logs import ExpectedInstanceType
 from efadoctor.parsers.logs import HostLogFacts, LogFacts, LogLine
@@ -75,12 +75,12 @@ def nccl_used_efa_not_sockets(
     why = "; ".join(dict.fromkeys(_why(h) for h in fallen))
     evidence = [e for h in fallen for e in quote(h, _network_lines(h) + _plugin_lines(h), 2)][:8]
     expectation = efa_expectation(log_facts, expected_instance_type)
-    forced = [(h, v, line) for h, v, line in env_settings(log_facts, "NCCL_NET") if v.strip().strip("'\"").lower() == "socket"]
+    forced = settings_among(log_facts, "NCCL_NET", ("socket",))
     if forced:
         evidence += quote(forced[0][0], [forced[0][2]], 1)
         if expectation.expected is False:
             return passed(f"NCCL used {used} as NCCL_NET=Socket asks; {expectation.reason}", evidence=evidence)
-        commands = unset_env_commands(pod, workload_container.name, ["NCCL_NET"]) if pod and workload_container else []
+        commands = unset_in_pod(pod, workload_container, ["NCCL_NET"])
         return warned(
             f"NCCL used {used}{on_hosts(names)} because NCCL_NET=Socket was set: EFA is never used while it is",
             fix="Remove NCCL_NET=Socket unless this run is a deliberate TCP test; to require EFA, set NCCL_NET=Libfabric "

@@ -1,5 +1,5 @@
 from efadoctor import Layer, Severity, Symptom, check, passed, skipped, unknown, warned
-from efadoctor.checks.logs._logs import LIBFABRIC, env_settings, instance_evidence, on_hosts, quote, signature_lines
+from efadoctor.checks.logs._logs import LIBFABRIC, OFF, instance_evidence, on_hosts, quote, settings_among, signature_lines
 from efadoctor.facts.logs import ExpectedInstanceType
 from efadoctor.parsers.logs import HostLogFacts, LogFacts
 
@@ -50,7 +50,7 @@ def nccl_uses_gpudirect_rdma(log_facts: LogFacts, expected_instance_type: Expect
         what = info.instance_type if info else "the instance type"
         return unknown(f"{share}; whether {what} supports GPUDirect RDMA over EFA is not known (give --instance-type TYPE)", evidence=evidence)
     reasons = [e for h in without for e in quote(h, [line for g in h.gdr if g.kind in ("nccl_gdr_disabled", "fi_hmem_no_rdma") for line in g.evidence], 1)]
-    off = [(h, v, line) for h, v, line in env_settings(log_facts, "FI_EFA_USE_DEVICE_RDMA") if v.strip("'\"").lower() in ("0", "false", "no", "off")]
+    off = settings_among(log_facts, "FI_EFA_USE_DEVICE_RDMA", OFF)
     reasons += [e for h, _, line in off for e in quote(h, [line], 1)]
     return warned(
         f"{share}, although {info.instance_type} supports it: every transfer bounces through host memory"

@@ -1,6 +1,5 @@
 from efadoctor import Layer, Severity, Symptom, check, failed, passed, skipped
-from efadoctor.checks.logs._logs import env_settings, on_hosts, quote, signature_lines
-from efadoctor.checks.pod._template_fix import unset_env_commands
+from efadoctor.checks.logs._logs import env_settings, on_hosts, quote, signature_lines, unset_in_pod
 from efadoctor.checks.pod.pod_env_fi_provider_efa import allows_efa
 from efadoctor.facts.kube import ContainerInfo, PodInfo
 from efadoctor.parsers.logs import HostLogFacts, LogFacts
@@ -52,7 +51,7 @@ def ofi_provider_is_efa(log_facts: LogFacts, pod: PodInfo | None = None, workloa
     evidence = [e for h in other for e in quote(h, signature_lines(h, "ofi_provider"), 1)]
     evidence += [e for h in refused for e in quote(h, _refusal_lines(h), 1)]
     evidence += [e for h, _, line in settings for e in quote(h, [line], 1)]
-    commands = unset_env_commands(pod, workload_container.name, ["FI_PROVIDER"]) if pod and workload_container else []
+    commands = unset_in_pod(pod, workload_container, ["FI_PROVIDER"])
     return failed(
         "; ".join(problems) + ": libfabric does not use EFA",
         fix="Remove FI_PROVIDER from the job's environment (or set it to efa): on EC2 aws-ofi-nccl selects efa by itself.",
