@@ -17,6 +17,15 @@ MAX_SNIPPETS = 3
 """Corrected YAML is shown for this many places; the evidence still lists every one."""
 
 
+def key_line(mapping: Any, key: Any) -> int | None:
+    """The line `key` was written on in a mapping the manifest reader built (None for any other value).
+
+    The reader's own `line_of`, without importing the reader (and PyYAML) when the registry loads.
+    """
+    lines = getattr(mapping, "key_lines", None)
+    return lines.get(key) if isinstance(lines, dict) else None
+
+
 def place(source: str, line: int | None) -> str:
     """ "pods.yaml:27" (or just the file when the line is unknown)."""
     return f"{source}:{line}" if line else source

@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable
 
+from efadoctor.checks.lint._cite import key_line, place
 from efadoctor.facts.kube import INSTANCE_TYPE_LABEL, NODEPOOL_LABEL, Taint, Toleration, toleration_from
 from efadoctor.facts.scheduling import BLOCKING_EFFECTS, NodeSelectorRequirement
 
@@ -122,7 +123,7 @@ def requirements_from(items: Any) -> list[Requirement]:
             continue
         values = item.get("values")
         values = tuple(str(v) for v in values) if isinstance(values, list) else ()
-        found.append(Requirement(item["key"], str(item.get("operator", "")), values, line=_line(item, "key")))
+        found.append(Requirement(item["key"], str(item.get("operator", "")), values, line=key_line(item, "key")))
     return found
 
 
@@ -139,19 +140,13 @@ class PlacedToleration:
     raw: dict[str, Any]
 
 
-def _line(mapping: Any, key: Any) -> int | None:
-    """The reader's `line_of`, without importing the reader (and PyYAML) when the registry loads."""
-    lines = getattr(mapping, "key_lines", None)
-    return lines.get(key) if isinstance(lines, dict) else None
-
-
 def taints_from(items: Any) -> list[PlacedTaint]:
     found = []
     for item in items if isinstance(items, list) else ():
         if isinstance(item, dict) and isinstance(item.get("key"), str) and isinstance(item.get("effect"), str):
             value = item.get("value")
             taint = Taint(item["key"], None if value is None else str(value), item["effect"])
-            found.append(PlacedTaint(taint, _line(item, "key")))
+            found.append(PlacedTaint(taint, key_line(item, "key")))
     return found
 
 
@@ -189,7 +184,11 @@ class NodePool:
         return self.doc.line
 
     def requirement_lines(self) -> int | None:
-        return _line(self.template_spec, "requirements")
+        return key_line(self.template_spec, "requirements")
+
+    def requirements_snippet(self, line: int | None, yaml: str) -> str:
+        """Corrected YAML for this pool's requirements, headed by where it goes (see `_cite.fix_text`)."""
+        return f"# {place(self.doc.source, line)} NodePool {self.name}, spec.template.spec.requirements:\n{yaml}"
 
 
 def nodepools(manifests: LoadResult) -> list[NodePool]:
@@ -214,7 +213,7 @@ def nodepools(manifests: LoadResult) -> list[NodePool]:
                 requirements=requirements_from(tspec.get("requirements")),
                 taints=taints_from(tspec.get("taints")),
                 node_class=str(ref["name"]) if isinstance(ref, dict) and ref.get("name") else None,
-                node_class_line=_line(ref, "name") if isinstance(ref, dict) else None,
+                node_class_line=key_line(ref, "name") if isinstance(ref, dict) else None,
                 labels={str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {},
             )
         )
@@ -232,10 +231,14 @@ class NodeClass:
         return self.doc.api_version == "karpenter.k8s.aws/v1"
 
     def spec_line(self) -> int:
-        return _line(self.doc.body, "spec") or self.doc.line
+        return key_line(self.doc.body, "spec") or self.doc.line
 
     def line(self, key: str) -> int | None:
-        return _line(self.spec, key)
+        return key_line(self.spec, key)
+
+    def snippet(self, line: int | None, yaml: str) -> str:
+        """Corrected YAML for this class's spec, headed by where it goes (see `_cite.fix_text`)."""
+        return f"# {place(self.doc.source, line)} EC2NodeClass {self.name}, spec:\n{yaml}"
 
     @property
     def placement_group(self) -> tuple[str, str, int | None] | None:

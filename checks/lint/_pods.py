@@ -11,20 +11,14 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Iterator
 
+from efadoctor.checks.lint._cite import key_line
 from efadoctor.facts.kube import EFA_RESOURCE, GPU_RESOURCE, INSTANCE_TYPE_LABEL, quantity_int
 from efadoctor.facts.resources import bad_resource_names
 
 if TYPE_CHECKING:
     from efadoctor.parsers.manifests import LineDict, PodSpecRef
 
-HUGEPAGES_2MI = "hugepages-2Mi"
 LEGACY_INSTANCE_TYPE_LABEL = "beta.kubernetes.io/instance-type"
-
-
-def _line(mapping: Any, key: Any) -> int | None:
-    """The reader's `line_of`, without importing the reader (and PyYAML) when the registry loads."""
-    lines = getattr(mapping, "key_lines", None)
-    return lines.get(key) if isinstance(lines, dict) else None
 
 
 @dataclass(frozen=True)
@@ -73,7 +67,7 @@ class Container:
         part = self._resources().get(which)
         if not isinstance(part, dict):
             return {}
-        return {str(k): Quantity(str(k), v, _line(part, k)) for k, v in part.items()}
+        return {str(k): Quantity(str(k), v, key_line(part, k)) for k, v in part.items()}
 
     @cached_property
     def requests(self) -> dict[str, Quantity]:
@@ -84,7 +78,7 @@ class Container:
         return self.section("limits")
 
     def resource_line(self) -> int:
-        return _line(self.body, "resources") or self.line
+        return key_line(self.body, "resources") or self.line
 
     def resource(self, name: str) -> tuple[Quantity | None, Quantity | None]:
         return self.requests.get(name), self.limits.get(name)
@@ -137,7 +131,7 @@ class Container:
         for index, item in enumerate(items):
             if not isinstance(item, dict) or not isinstance(item.get("name"), str):
                 continue
-            line = _line(item, "value") or _line(item, "name") or (lines[index] if index < len(lines) else None)
+            line = key_line(item, "value") or key_line(item, "name") or (lines[index] if index < len(lines) else None)
             raw = item.get("value") if "value" in item else None
             value = None if raw is None and "valueFrom" in item else ("" if raw is None else _env_text(raw))
             found[item["name"]] = EnvVar(item["name"], value, line)
@@ -150,7 +144,7 @@ class Container:
         found = []
         for item in items if isinstance(items, list) else ():
             if isinstance(item, dict):
-                found.append((str(item.get("name", "")), str(item.get("mountPath", "")), _line(item, "mountPath")))
+                found.append((str(item.get("name", "")), str(item.get("mountPath", "")), key_line(item, "mountPath")))
         return found
 
 
@@ -190,8 +184,8 @@ def volumes(ref: PodSpecRef) -> dict[str, Volume]:
         medium = None
         if "emptyDir" in item:
             medium = str(empty.get("medium") or "") if isinstance(empty, dict) else ""
-        line = _line(host, "path") if isinstance(host, dict) else None
-        found[name] = Volume(name, host_path, medium, line or _line(item, "name"))
+        line = key_line(host, "path") if isinstance(host, dict) else None
+        found[name] = Volume(name, host_path, medium, line or key_line(item, "name"))
     return found
 
 
@@ -206,7 +200,7 @@ def pinned_instance_types(ref: PodSpecRef) -> list[tuple[str, int | None]]:
         for label in (INSTANCE_TYPE_LABEL, LEGACY_INSTANCE_TYPE_LABEL):
             value = selector.get(label)
             if isinstance(value, str):
-                found.append((value, _line(selector, label)))
+                found.append((value, key_line(selector, label)))
     affinity = ref.spec.get("affinity")
     node_affinity = affinity.get("nodeAffinity") if isinstance(affinity, dict) else None
     required = node_affinity.get("requiredDuringSchedulingIgnoredDuringExecution") if isinstance(node_affinity, dict) else None

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from efadoctor import Layer, Severity, Symptom, check, failed, passed, skipped
-from efadoctor.checks.lint._cite import at, fix_text, lint_again, place
+from efadoctor.checks.lint._cite import at, fix_text, key_line, lint_again
 from efadoctor.checks.lint._karpenter import nodeclasses, version_tuple
 
 if TYPE_CHECKING:
@@ -56,13 +56,13 @@ def ec2nodeclass_ami_family_supported(manifests: LoadResult, declared_kube_versi
         for term in terms if isinstance(terms, list) else ():
             alias = term.get("alias") if isinstance(term, dict) else None
             if isinstance(alias, str) and alias.lower().split("@", 1)[0] == "al2":
-                places.append((getattr(term, "key_lines", {}).get("alias"), f"alias: {alias}"))
+                places.append((key_line(term, "alias"), f"alias: {alias}"))
         for line, what in places:
             when = f"; Kubernetes {kube[0]}.{kube[1]} has no AL2 AMI" if past and kube else ""
             detail = f"EC2NodeClass {node_class.name}: {what} (EKS AL2 AMIs: end of support 2025-11-26{when})"
             evidence.append((at(node_class.doc.source, line), detail))
         if places:
-            snippets.append(f"# {place(node_class.doc.source, places[0][0])} EC2NodeClass {node_class.name}, spec:\n{CORRECTED}")
+            snippets.append(node_class.snippet(places[0][0], CORRECTED))
             sources.append(node_class.doc.source)
     if not evidence:
         return passed(f"{len(classes)} EC2NodeClass(es) use a supported AMI family")

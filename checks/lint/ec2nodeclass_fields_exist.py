@@ -5,7 +5,7 @@ import shlex
 from typing import TYPE_CHECKING
 
 from efadoctor import Layer, Severity, Symptom, check, failed, passed, skipped
-from efadoctor.checks.lint._cite import at, fix_text, lint_again, place, yaml_scalar
+from efadoctor.checks.lint._cite import at, fix_text, lint_again, yaml_scalar
 from efadoctor.checks.lint._karpenter import (
     EC2NODECLASS_REQUIRED,
     EC2NODECLASS_SPEC_FIELDS,
@@ -131,7 +131,7 @@ def ec2nodeclass_fields_exist(manifests: LoadResult, declared_karpenter_version:
     for node_class in judged:
         for line, detail, yaml, extra in _problems(node_class, karpenter):
             evidence.append((at(node_class.doc.source, line), detail))
-            snippets.append(f"# {place(node_class.doc.source, line)} EC2NodeClass {node_class.name}, spec:\n{yaml}")
+            snippets.append(node_class.snippet(line, yaml))
             commands.extend(c for c in extra if c not in commands)
             sources.append(node_class.doc.source)
     version = f" (Karpenter {version_text(karpenter)})" if karpenter else ""

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from efadoctor import Layer, Severity, Symptom, check, failed, passed, skipped
-from efadoctor.checks.lint._cite import at, fix_text, lint_again, place, pod_spec_name
+from efadoctor.checks.lint._cite import at, fix_text, lint_again, pod_spec_name
 from efadoctor.checks.lint._karpenter import admitted, efa_intent, nodeclasses, nodepools
 from efadoctor.checks.lint._pods import containers
 from efadoctor.facts.kube import EFA_RESOURCE
@@ -77,8 +77,7 @@ def ec2nodeclass_no_public_ip_with_multiple_efa(
         line = node_class.line("associatePublicIPAddress")
         detail = f"EC2NodeClass {node_class.name}: associatePublicIPAddress: true, but {'; '.join(reasons)}"
         evidence.append((at(node_class.doc.source, line), detail))
-        where = f"# {place(node_class.doc.source, line)} EC2NodeClass {node_class.name}, spec:"
-        snippets.append(f"{where}\nassociatePublicIPAddress: false")
+        snippets.append(node_class.snippet(line, "associatePublicIPAddress: false"))
         sources.append(node_class.doc.source)
     if not evidence:
         return passed(f"{len(public)} EC2NodeClass(es) with a public IP serve no multi-EFA instance in the input")

@@ -4,8 +4,8 @@ from typing import TYPE_CHECKING
 
 from efadoctor import Layer, Severity, check, failed, passed, skipped, warned
 from efadoctor.checks.lint._cite import at, fix_text, lint_again, place, pod_spec_name
-from efadoctor.checks.lint._pods import HUGEPAGES_2MI, Container, containers
-from efadoctor.facts.kube import quantity_bytes
+from efadoctor.checks.lint._pods import Container, containers
+from efadoctor.facts.kube import HUGEPAGES_2MI, quantity_bytes
 
 if TYPE_CHECKING:
     from efadoctor.parsers.manifests import PodSpecRef

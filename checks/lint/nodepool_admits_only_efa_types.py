@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from efadoctor import Confidence, Layer, Severity, Symptom, check, passed, skipped, unknown, warned
-from efadoctor.checks.lint._cite import at, fix_text, lint_again, place
+from efadoctor.checks.lint._cite import at, fix_text, lint_again
 from efadoctor.checks.lint._karpenter import admitted, efa_intent, nodeclasses, nodepools, unevaluated
 from efadoctor.checks.lint._pods import containers, node_selector
 from efadoctor.facts.kube import INSTANCE_TYPE_LABEL, NODEPOOL_LABEL
@@ -117,10 +117,7 @@ def nodepool_admits_only_efa_types(
             )
         )
         values = "\n".join(f"    - {name}" for name in with_efa) or "    - p5.48xlarge   # an EFA type"
-        snippets.append(
-            f"# {place(pool.doc.source, line)} NodePool {pool.name}, spec.template.spec.requirements:\n"
-            f"- key: {INSTANCE_TYPE_LABEL}\n  operator: In\n  values:\n{values}"
-        )
+        snippets.append(pool.requirements_snippet(line, f"- key: {INSTANCE_TYPE_LABEL}\n  operator: In\n  values:\n{values}"))
         sources.append(pool.doc.source)
         first = first or evidence[-1][1]
     if not snippets and undecided:

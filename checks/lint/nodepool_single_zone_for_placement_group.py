@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from efadoctor import Confidence, Layer, Severity, Symptom, check, passed, skipped, warned
-from efadoctor.checks.lint._cite import at, fix_text, lint_again, place
+from efadoctor.checks.lint._cite import at, fix_text, lint_again
 from efadoctor.checks.lint._karpenter import ZONE, nodeclasses, nodepools, zones
 
 if TYPE_CHECKING:
@@ -52,10 +52,7 @@ def nodepool_single_zone_for_placement_group(manifests: LoadResult):
         evidence.append((at(node_class.doc.source, group_line), f"EC2NodeClass {node_class.name} {field}: {name}"))
         evidence.append((at(pool.doc.source, where), f"NodePool {pool.name} allows {what}"))
         zone = allowed[0] if allowed else "us-west-2a   # the placement group's zone"
-        snippets.append(
-            f"# {place(pool.doc.source, where)} NodePool {pool.name}, spec.template.spec.requirements:\n"
-            f"- key: {ZONE}\n  operator: In\n  values: [{zone}]"
-        )
+        snippets.append(pool.requirements_snippet(where, f"- key: {ZONE}\n  operator: In\n  values: [{zone}]"))
         sources.append(pool.doc.source)
         first = first or f"NodePool {pool.name} allows {what} with {field} {name}"
     if not judged:
