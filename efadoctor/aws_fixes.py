@@ -23,8 +23,13 @@ def region_flag(region: str | None) -> str:
 
 def show_interfaces(instance: InstanceInfo) -> str:
     """The read-only command that shows what this check read: card, device and type of every interface."""
+    return describe_interfaces(instance.instance_id, instance.region)
+
+
+def describe_interfaces(instance_id: str, region: str | None) -> str:
+    """show_interfaces for when only the node is known (EC2 could not be read): its instance id and region."""
     return (
-        f"aws ec2 describe-instances{region_flag(instance.region)} --instance-ids {instance.instance_id} "
+        f"aws ec2 describe-instances{region_flag(region)} --instance-ids {instance_id} "
         "--query 'Reservations[].Instances[].NetworkInterfaces[].[Attachment.NetworkCardIndex,Attachment.DeviceIndex,"
         "InterfaceType,NetworkInterfaceId]' --output table"
     )
@@ -72,7 +77,7 @@ def relaunch_with_efa(
     if instance.launch_template_id:
         commands.append(
             f"aws ec2 create-launch-template-version{region} --launch-template-id {instance.launch_template_id} "
-            f"--source-version {instance.launch_template_version or '$Latest'} --version-description efa-interfaces "
+            f"--source-version {instance.launch_template_version or _LATEST} --version-description efa-interfaces "
             f"--launch-template-data '{_compact({'NetworkInterfaces': interfaces})}'"
         )
     else:
@@ -82,6 +87,10 @@ def relaunch_with_efa(
             f"--launch-template-data '{_compact({'InstanceType': instance.instance_type, 'NetworkInterfaces': interfaces})}'"
         )
     return commands
+
+
+# quoted: a shell would expand a bare $Latest to nothing, and the CLI would then get no source version
+_LATEST = "'$Latest'"
 
 
 def _compact(data: dict) -> str:

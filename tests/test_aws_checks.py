@@ -176,6 +176,13 @@ def test_aws002_uses_the_instance_launch_template_when_known() -> None:
     assert len(data["NetworkInterfaces"]) == 33  # ENA primary + 32 EFA
 
 
+def test_aws002_quotes_latest_when_the_launch_template_version_is_unknown() -> None:
+    launched = instance([eni(0, 0, "interface")], tags={"aws:ec2launchtemplate:id": "lt-0abc"})
+    command = next(c for c in instance_has_efa_interface(node(), launched, P5_TYPE).fix.commands if "launch-template" in c)
+    # single-quoted: a bare $Latest would be expanded by the shell to nothing
+    assert " --source-version '$Latest' " in command
+
+
 def test_efa_layout_follows_the_ec2_user_guide() -> None:
     layout = efa_interface_layout(4, 4, [SG_A])
     assert [(i["NetworkCardIndex"], i["DeviceIndex"], i["InterfaceType"]) for i in layout] == [
@@ -241,6 +248,11 @@ def test_aws004_fixes_the_group_that_already_has_the_other_direction() -> None:
         f"--ip-permissions 'IpProtocol=-1,UserIdGroupPairs=[{{GroupId={SG_B}}}]'"
     )
     assert len([c for c in verdict.fix.commands if "authorize" in c]) == 1
+
+
+def test_aws004_never_passes_an_instance_without_efa() -> None:
+    plain = instance([eni(0, 0, "interface")])
+    assert security_groups_allow_efa_self_traffic(plain, (full(SG_A),)).status is Status.SKIP
 
 
 def test_aws004_is_about_unreachable_never_enodata() -> None:

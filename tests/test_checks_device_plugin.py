@@ -153,8 +153,13 @@ def test_k8s006_no_devices_on_an_instance_without_efa_blames_the_instance():
     verdict = run(K8S006, node=node(efa=None), device_plugin_daemonsets=(ds(),), device_plugin_pod=pod, ec2_instance=instance(0, 2))
     assert verdict.status is Status.FAIL and "has no EFA interface" in verdict.summary and "not the plugin" in verdict.summary
     assert "AWS002" in K8S006.caused_by  # so the ranker folds it under "the instance has no EFA interface"
+    assert verdict.fix.commands[0].startswith("aws ec2 describe-instances --region us-east-1 --instance-ids i-0123456789abcdef0 ")
     unknown_ec2 = run(K8S006, node=node(efa=None), device_plugin_daemonsets=(ds(),), device_plugin_pod=pod)
     assert unknown_ec2.status is Status.FAIL and unknown_ec2.confidence is Confidence.MEDIUM
+    # without EC2's view the same command is built from the node's providerID and zone
+    target = node(efa=None)
+    assert unknown_ec2.fix.commands[0].startswith(
+        f"aws ec2 describe-instances --region {target.region} --instance-ids {target.instance_id} ")
 
 
 def test_k8s006_healthy_unreadable_log_and_missing_pod():
@@ -206,3 +211,12 @@ def test_k8s008_dra_published_node():
     both = run(K8S008, node=node(efa=32), efa_resource_slices=slices)
     assert both.status is Status.WARN and "published twice" in both.summary
     assert run(K8S008, node=node(), efa_resource_slices=()).status is Status.PASS
+
+
+def test_k8s005_type_no_chart_lists_says_where_to_start_the_list():
+    """A values list replaces the chart's: adding one type to an empty values file would drop every default type."""
+    verdict = run(K8S005, device_plugin_daemonsets=(ds(),), node=node(instance_type="c5n.18xlarge"))
+    assert verdict.status is Status.FAIL and "knows no chart version" in verdict.summary
+    assert "helm show values eks/aws-efa-k8s-device-plugin --version v0.5.30" in verdict.fix.commands[0]
+    listed = run(K8S005, device_plugin_daemonsets=(ds(instance_types=["p5.48xlarge"]),), node=node(instance_type="p5en.48xlarge"))
+    assert "helm show values" not in listed.fix.commands[0]  # that release has its own list already

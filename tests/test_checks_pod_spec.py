@@ -166,3 +166,26 @@ def test_pod011_tcp_folklore():
     assert forced.status is Status.FAIL and "forces NCCL's socket transport" in forced.summary
     info, container = pod(env={"NCCL_NET": "Libfabric", "NCCL_P2P_DISABLE": "0"})
     assert run(POD011, pod=info, workload_container=container).status is Status.PASS
+
+
+def test_pod001_a_job_is_re_created_not_edited():
+    """A Job's pod template is immutable: `kubectl edit job` cannot add the EFA request, re-creating the Job can."""
+    from efadoctor.checks.pod.pod_requests_efa import pod_requests_efa as POD001
+
+    job = {"apiVersion": "batch/v1", "kind": "Job", "name": "nccl-allreduce"}
+    info, container = pod(efa=None, owner=job)
+    verdict = run(POD001, pod=info, workload_container=container, node=node(efa=32))
+    assert verdict.status is Status.FAIL
+    assert not any(" edit " in c for c in verdict.fix.commands)
+    assert verdict.fix.commands[0].startswith("kubectl -n default get job nccl-allreduce -o yaml > nccl-allreduce.yaml")
+    assert "delete spec.selector" in verdict.fix.commands[0]
+    assert verdict.fix.commands[1].startswith("kubectl replace --force -f nccl-allreduce.yaml")
+    sts, sts_container = pod(efa=None, owner=STS)
+    patch = run(POD001, pod=sts, workload_container=sts_container, node=node(efa=32)).fix.commands
+    assert patch[0].startswith("kubectl -n default patch statefulset trainer -p ")
+
+
+@pytest.mark.parametrize("amount", ["1.2.3Mi", ".", "5120Mi.."])
+def test_pod005_unreadable_hugepages_quantity_is_no_request_not_a_crash(amount):
+    info, container = pod(hugepages=amount)
+    assert run(POD005, pod=info, workload_container=container, node=node()).status is Status.WARN

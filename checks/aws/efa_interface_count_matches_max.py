@@ -1,6 +1,6 @@
 from efadoctor import Layer, Severity, Symptom, check, passed, skipped, warned
 from efadoctor.aws_fixes import relaunch_with_efa, show_interfaces
-from efadoctor.facts.aws import InstanceInfo, InstanceTypeInfo
+from efadoctor.facts.aws import INTERFACE_TYPES_SOURCE, InstanceInfo, InstanceTypeInfo
 from efadoctor.facts.kube import NodeInfo
 
 
@@ -36,7 +36,7 @@ def efa_interface_count_matches_max(node: NodeInfo, ec2_instance: InstanceInfo, 
     cards = sorted({i.network_card_index for i in efa})
     evidence = [
         (
-            "ec2:DescribeInstances NetworkInterfaces[].InterfaceType",
+            INTERFACE_TYPES_SOURCE,
             f"{instance.instance_id}: {instance.efa_count} EFA interface(s) on network card(s) {_ranges(cards)}",
         ),
         (f"{info.source} NetworkInfo.EfaInfo.MaximumEfaInterfaces", f"{info.instance_type}: {maximum}"),

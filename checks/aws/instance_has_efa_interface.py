@@ -1,9 +1,7 @@
 from efadoctor import Layer, Severity, Symptom, check, failed, passed
 from efadoctor.aws_fixes import relaunch_with_efa
-from efadoctor.facts.aws import InstanceInfo, InstanceTypeInfo
+from efadoctor.facts.aws import INTERFACE_TYPES_SOURCE, InstanceInfo, InstanceTypeInfo
 from efadoctor.facts.kube import EFA_RESOURCE, NodeInfo
-
-INTERFACE_TYPES = "ec2:DescribeInstances Reservations[].Instances[].NetworkInterfaces[].InterfaceType"
 
 
 @check(
@@ -39,8 +37,7 @@ def instance_has_efa_interface(node: NodeInfo, ec2_instance: InstanceInfo, insta
     pod must request `vpc.amazonaws.com/efa` to get the devices.
     """
     instance = ec2_instance
-    types = ", ".join(f"{i.position}: {i.interface_type}" for i in instance.interfaces) or "(none)"
-    evidence = [(INTERFACE_TYPES, f"{instance.instance_id}: {types}")]
+    evidence = [(INTERFACE_TYPES_SOURCE, f"{instance.instance_id}: {instance.layout}")]
     if instance.efa_count:
         return passed(
             f"instance {instance.instance_id} of node {node.name} has {instance.efa_count} EFA interface(s)",

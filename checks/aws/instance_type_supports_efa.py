@@ -1,4 +1,5 @@
 from efadoctor import Layer, Severity, Symptom, check, failed, passed
+from efadoctor.aws_fixes import region_flag
 from efadoctor.facts.aws import InstanceTypeInfo
 from efadoctor.facts.kube import NodeInfo
 from efadoctor.instance_types import closest_efa_sizes
@@ -57,6 +58,6 @@ def _list_commands(sizes: list[str], region: str | None) -> list[str]:
         return ["efadoctor instance-types"]
     return [
         f"efadoctor instance-types {' '.join(sizes)}",
-        f"aws ec2 describe-instance-types{' --region ' + region if region else ''} --instance-types {' '.join(sizes)} "
+        f"aws ec2 describe-instance-types{region_flag(region)} --instance-types {' '.join(sizes)} "
         "--query 'InstanceTypes[].[InstanceType,NetworkInfo.EfaInfo.MaximumEfaInterfaces,GpuInfo.Gpus[0].Count]' --output table",
     ]

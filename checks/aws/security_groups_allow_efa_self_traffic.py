@@ -1,4 +1,4 @@
-from efadoctor import Layer, Severity, Symptom, check, failed, passed
+from efadoctor import Layer, Severity, Symptom, check, failed, passed, skipped
 from efadoctor.aws_fixes import authorize_self, show_group_rules
 from efadoctor.facts.aws import InstanceInfo, NetworkInterface, SecurityGroupInfo
 
@@ -35,6 +35,8 @@ def security_groups_allow_efa_self_traffic(ec2_instance: InstanceInfo, efa_secur
     and the same with `authorize-security-group-egress`.
     """
     instance = ec2_instance
+    if not instance.efa_count:  # no EFA traffic to allow: passing here would call a node without EFA healthy
+        return skipped(f"instance {instance.instance_id} has no EFA interface (see AWS002)")
     groups = {g.group_id: g for g in efa_security_groups}
     evidence = [(f"{SOURCE_IN} / IpPermissionsEgress", _describe(g)) for g in efa_security_groups]
     # interfaces with the same groups share a verdict: judge each distinct set of groups once

@@ -130,13 +130,15 @@ def _type_not_listed(ds: DevicePluginDaemonSet, node: NodeInfo, scope: str, evid
         )
         values = f"{ds.helm_release}-values.yaml"
         version = f" --version {ds.chart_version}" if ds.chart_version else ""
+        # a list in values replaces the chart's whole list: a release that never set its own must start from the chart's
+        seed = "" if first else f"; if it has none, copy the chart's list from `helm show values {CHART_REF}{version}` first"
         return failed(
             f"{summary} ({why})",
             fix=f"Add {instance_type} to supportedInstanceLabels.values of release {ds.helm_release}"
             + ("" if first else ", or upgrade the chart if a newer one lists it")
             + ":",
             commands=[
-                f"helm get values {ds.helm_release} -n {ds.helm_namespace} -o yaml > {values}  # add {instance_type} under supportedInstanceLabels.values",
+                f"helm get values {ds.helm_release} -n {ds.helm_namespace} -o yaml > {values}  # add {instance_type} under supportedInstanceLabels.values{seed}",
                 f"helm upgrade --install {helm_release_args(ds)}{version} -f {values}",
             ],
             evidence=evidence,

@@ -1,8 +1,8 @@
 from efadoctor import Layer, Severity, Symptom, check, failed, passed, skipped, warned
 from efadoctor.checks.kube._device_plugin_fixes import describe, install, label
-from efadoctor.facts.device_plugin import AUTO_MODE, PLUGIN_NAME, DevicePluginDaemonSet, blocking
+from efadoctor.facts.device_plugin import AUTO_MODE, PLUGIN_NAME, DevicePluginDaemonSet
 from efadoctor.facts.kube import NodeInfo
-from efadoctor.facts.scheduling import is_condition_taint
+from efadoctor.facts.scheduling import blocking, is_condition_taint
 
 SOURCE = "k8s: list daemonsets.apps (all namespaces)"
 

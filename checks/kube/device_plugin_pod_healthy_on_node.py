@@ -1,12 +1,12 @@
 from efadoctor import Confidence, Layer, Severity, Symptom, check, failed, passed, skipped, unknown
+from efadoctor.aws_fixes import describe_interfaces, show_interfaces
 from efadoctor.checks.kube._device_plugin_fixes import describe, label
-from efadoctor.facts.aws import InstanceInfo
+from efadoctor.facts.aws import INTERFACE_TYPES_SOURCE, InstanceInfo
 from efadoctor.facts.device_plugin import AUTO_MODE, DevicePluginDaemonSet, DevicePluginPod, for_node
 from efadoctor.facts.kube import NodeInfo
 
 POD = "k8s: Pod status.containerStatuses"
 LOG = "k8s: pods/log (tail)"
-ENIS = "ec2:DescribeInstances Reservations[].Instances[].NetworkInterfaces[].InterfaceType"
 IMAGE_PULL = ("ImagePullBackOff", "ErrImagePull", "InvalidImageName", "ErrImageNeverPull")
 
 
@@ -123,13 +123,8 @@ def _no_devices(node: NodeInfo, pod: DevicePluginPod, ec2: InstanceInfo | None, 
     if pod.log.no_devices_line:
         evidence.append((LOG, pod.log.no_devices_line))
     if ec2 is not None:
-        kinds = ", ".join(f"{i.position}: {i.interface_type}" for i in ec2.interfaces) or "(none)"
-        evidence.append((ENIS, f"{ec2.instance_id}: {ec2.efa_count} EFA interface(s) of {len(ec2.interfaces)} ({kinds})"))
-    region = f" --region {ec2.region}" if ec2 is not None and ec2.region else (f" --region {node.region}" if node.region else "")
-    describe_enis = (
-        f"aws ec2 describe-instances --instance-ids {node.instance_id}{region} --query "
-        "'Reservations[].Instances[].NetworkInterfaces[].[Attachment.NetworkCardIndex,Attachment.DeviceIndex,InterfaceType]'"
-    )
+        evidence.append((INTERFACE_TYPES_SOURCE, f"{ec2.instance_id}: {ec2.efa_count} EFA interface(s) of {len(ec2.interfaces)} ({ec2.layout})"))
+    describe_enis = show_interfaces(ec2) if ec2 is not None else describe_interfaces(node.instance_id or "<instance-id>", node.region)
     if ec2 is not None and ec2.efa_count > 0:
         return failed(
             f"the host EFA driver on node {node.name} exposes no device: EC2 attached {ec2.efa_count} EFA interface(s) to "

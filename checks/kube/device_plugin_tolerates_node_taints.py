@@ -1,8 +1,8 @@
 from efadoctor import Layer, Severity, Symptom, check, failed, passed, skipped
 from efadoctor.checks.kube._device_plugin_fixes import add_tolerations, label
-from efadoctor.facts.device_plugin import AUTO_MODE, DevicePluginDaemonSet, blocking, chart_predates, for_node
+from efadoctor.facts.device_plugin import AUTO_MODE, DevicePluginDaemonSet, chart_predates, for_node
 from efadoctor.facts.kube import NodeInfo, Taint
-from efadoctor.facts.scheduling import efa_candidates, is_condition_taint
+from efadoctor.facts.scheduling import blocking, efa_candidates, is_condition_taint
 
 TAINTS = "k8s: Node spec.taints"
 TOLERATIONS = "k8s: DaemonSet spec.template.spec.tolerations"
@@ -42,9 +42,11 @@ def device_plugin_tolerates_node_taints(
     ## Fix
     Give the plugin a toleration for each taint. For a Helm install use
     `helm upgrade --install RELEASE eks/aws-efa-k8s-device-plugin -n NS
-    --reuse-values --set 'tolerations[0].key=...'`, repeating the tolerations
-    the release already has (a `--set` list replaces the old one); for a plain
-    manifest, `kubectl patch daemonset`. The printed commands do exactly that.
+    --reuse-values --set-string 'tolerations[0].key=...'`, repeating the
+    tolerations the release already has (a `--set` list replaces the old one;
+    `--set-string` keeps a value such as `true` a string, as a toleration
+    needs); for a plain manifest, `kubectl patch daemonset`. The printed
+    commands do exactly that.
     """
     if not device_plugin_daemonsets:
         return skipped("no EFA device plugin DaemonSet to judge (K8S003)")

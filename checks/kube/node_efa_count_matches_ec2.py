@@ -1,12 +1,11 @@
 from efadoctor import Layer, Severity, Symptom, check, failed, passed, skipped, unknown, warned
 from efadoctor.checks.kube._device_plugin_fixes import REPO_ADD, label, upgrade_chart
-from efadoctor.facts.aws import InstanceInfo
+from efadoctor.facts.aws import INTERFACE_TYPES_SOURCE, InstanceInfo
 from efadoctor.facts.device_plugin import P6_B200_MISCOUNT_FIXED, DevicePluginDaemonSet, for_node, image_repository
 from efadoctor.facts.kube import EFA_RESOURCE, NodeInfo
 from efadoctor.instance_types import family_of, lookup
 
 ALLOCATABLE = "k8s: Node status.allocatable"
-ENIS = "ec2:DescribeInstances Reservations[].Instances[].NetworkInterfaces[].InterfaceType"
 CURRENT_IMAGE_TAG = "v0.5.20"  # the plugin image of chart v0.5.30 (efa-domain.md B.1)
 
 
@@ -62,8 +61,7 @@ def node_efa_count_matches_ec2(
             evidence=evidence,
         )
     attached = ec2_instance.efa_count
-    kinds = ", ".join(f"{i.position}: {i.interface_type}" for i in ec2_instance.interfaces) or "(no interfaces)"
-    evidence.append((ENIS, f"{ec2_instance.instance_id}: {attached} EFA interface(s) ({kinds})"))
+    evidence.append((INTERFACE_TYPES_SOURCE, f"{ec2_instance.instance_id}: {attached} EFA interface(s) ({ec2_instance.layout})"))
     if advertised == attached:
         what = f"{attached} EFA device(s)" if attached else "no EFA device, and EC2 attached none (AWS002 judges that)"
         return passed(f"node {node.name} advertises {what}, as EC2 reports for {ec2_instance.instance_id}", evidence=evidence)

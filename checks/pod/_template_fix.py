@@ -22,8 +22,10 @@ def edit_commands(pod: PodInfo, what: str) -> list[str]:
         return [f"kubectl -n {pod.namespace} edit {kind.lower()} {name}  # {what}"]
     if pod.controller:
         kind, name = pod.controller
+        # the API server generated a Job's selector from its uid: a copy that keeps it is rejected on re-create
+        generated = "; delete spec.selector and the template's controller-uid labels" if kind == "Job" else ""
         return [
-            f"kubectl -n {pod.namespace} get {kind.lower()} {name} -o yaml > {name}.yaml  # {what} in its pod template",
+            f"kubectl -n {pod.namespace} get {kind.lower()} {name} -o yaml > {name}.yaml  # {what} in its pod template{generated}",
             f"kubectl replace --force -f {name}.yaml  # a {kind}'s pod template cannot be edited in place: this re-creates it",
         ]
     return [

@@ -35,8 +35,7 @@ def pod_hugepages_for_efa(pod: PodInfo, workload_container: ContainerInfo, node:
     container = workload_container
     if EFA_RESOURCE not in container.requests and EFA_RESOURCE not in container.limits:
         return skipped(f"container {container.name} of pod {pod.ref} requests no {EFA_RESOURCE}: huge pages do not matter for EFA here")
-    request, limit = container.resource(HUGEPAGES_2MI)
-    amount = request if request is not None else limit
+    amount = container.requested(HUGEPAGES_2MI)
     switch = container.env.get("FI_EFA_USE_HUGE_PAGE")
     evidence = [
         (RESOURCES, f"{container.name}: {HUGEPAGES_2MI}={amount or '(none)'}"),

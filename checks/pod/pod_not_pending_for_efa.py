@@ -73,8 +73,7 @@ def pod_not_pending_for_efa(pod: PodInfo, pod_events: tuple[EventInfo, ...]):
 
 
 def _requested(pod: PodInfo, name: str) -> str:
-    total = [c.limits.get(name) or c.requests.get(name) for c in pod.containers if name in c.limits or name in c.requests]
-    return "+".join(v for v in total if v) or "0"
+    return "+".join(v for v in (c.requested(name) for c in pod.containers) if v) or "0"
 
 
 def _selector(pod: PodInfo) -> str:

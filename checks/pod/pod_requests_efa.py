@@ -1,4 +1,5 @@
 from efadoctor import Layer, Severity, Symptom, check, failed, passed, warned
+from efadoctor.checks.pod._template_fix import EDITABLE, edit_commands
 from efadoctor.facts.kube import EFA_RESOURCE, GPU_RESOURCE, ContainerInfo, NodeInfo, PodInfo, quantity_int
 
 
@@ -49,7 +50,7 @@ def pod_requests_efa(pod: PodInfo, workload_container: ContainerInfo, node: Node
             commands=_commands(pod, container.name, count),
             evidence=evidence,
         )
-    effective_request = request if request is not None else limit  # a missing request defaults to the limit
+    effective_request = container.requested(EFA_RESOURCE)
     if limit is not None and effective_request != limit:
         return failed(
             f"container {container.name} of pod {pod.ref} requests {effective_request} but limits {limit} of {EFA_RESOURCE}",
@@ -75,7 +76,6 @@ def pod_requests_efa(pod: PodInfo, workload_container: ContainerInfo, node: Node
     return passed(f"container {container.name} of pod {pod.ref} requests {effective_request} {EFA_RESOURCE}", evidence=evidence)
 
 
-
 def _snippet(container: str, count: str) -> str:
     return (
         f"  containers:\n  - name: {container}\n    resources:\n"
@@ -84,16 +84,12 @@ def _snippet(container: str, count: str) -> str:
 
 
 def _commands(pod: PodInfo, container: str, count: str) -> list[str]:
-    """A strategic-merge patch where the controller supports one; pods themselves are immutable."""
-    if pod.controller and pod.controller[0] in ("StatefulSet", "DaemonSet", "Deployment") and count != "N":
+    """A strategic-merge patch where the controller's template can change in place; otherwise what the owner takes
+    (a Job's pod template is immutable, a pod's spec too: those are re-created)."""
+    if pod.controller and pod.controller[0] in EDITABLE and count != "N":
         body = (
             '{"spec":{"template":{"spec":{"containers":[{"name":"%s","resources":{"limits":{"%s":"%s"},"requests":{"%s":"%s"}}}]}}}}'
             % (container, EFA_RESOURCE, count, EFA_RESOURCE, count)
         )
         return [f"kubectl -n {pod.namespace} patch {pod.controller[0].lower()} {pod.controller[1]} -p '{body}'"]
-    if pod.controller:  # a Job, MPIJob, PyTorchJob...: its template is in the manifest that created it
-        return [f"kubectl -n {pod.namespace} edit {pod.controller[0].lower()} {pod.controller[1]}  # or change the manifest and re-apply"]
-    return [
-        f"kubectl -n {pod.namespace} get pod {pod.name} -o yaml > {pod.name}.yaml  # add the resources above to container {container}",
-        f"kubectl replace --force -f {pod.name}.yaml  # pods are immutable: this deletes and recreates the pod",
-    ]
+    return edit_commands(pod, f"add the resources above to container {container}")

@@ -9,9 +9,8 @@ RESOURCES = "k8s: Pod spec.containers[].resources"
 
 
 def requested(container: ContainerInfo, resource: str) -> int | None:
-    """The effective count: for extended resources a missing request defaults to the limit."""
-    request, limit = container.resource(resource)
-    return quantity_int(request if request is not None else limit)
+    """The count the scheduler gives the container (None when it asks for none, or not as a plain number)."""
+    return quantity_int(container.requested(resource))
 
 
 @check(

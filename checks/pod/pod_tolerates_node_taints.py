@@ -1,8 +1,7 @@
 from efadoctor import Layer, Severity, Symptom, check, failed, passed, skipped
 from efadoctor.checks.pod._template_fix import edit_commands
-from efadoctor.facts.device_plugin import blocking
 from efadoctor.facts.kube import EFA_RESOURCE, NodeInfo, PodInfo, Taint
-from efadoctor.facts.scheduling import efa_candidates, is_condition_taint, toleration_for
+from efadoctor.facts.scheduling import blocking, efa_candidates, is_condition_taint, toleration_for
 
 TAINTS = "k8s: Node spec.taints"
 TOLERATIONS = "k8s: Pod spec.tolerations"

@@ -13,6 +13,8 @@ from typing import Any, Iterable, Mapping
 
 EFA_TYPES = ("efa", "efa-only")
 ALL_TRAFFIC = "-1"  # IpProtocol of an "All traffic" rule: every protocol, every port
+# where InstanceInfo.interfaces came from, as evidence names it
+INTERFACE_TYPES_SOURCE = "ec2:DescribeInstances Reservations[].Instances[].NetworkInterfaces[].InterfaceType"
 
 
 def _list(value: Any) -> list[Any]:
@@ -84,6 +86,11 @@ class InstanceInfo:
             for group in interface.group_ids:
                 seen.setdefault(group, None)
         return tuple(seen)
+
+    @property
+    def layout(self) -> str:
+        """Every interface by place and type, for evidence: "card 0 device 0: interface, card 0 device 1: efa-only"."""
+        return ", ".join(f"{i.position}: {i.interface_type}" for i in self.interfaces) or "(none)"
 
     @property
     def launch_template_id(self) -> str | None:

@@ -132,7 +132,7 @@ def quantity_bytes(value: str | None) -> int | None:
     """A Kubernetes quantity ("5120Mi", "10Gi", "1G", "512") in bytes; None if unreadable."""
     if value is None:
         return None
-    match = re.fullmatch(r"\s*([0-9.]+)\s*([KMGTPE]i|[kMGTPEm])?\s*", str(value))
+    match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*([KMGTPE]i|[kMGTPEm])?\s*", str(value))
     if not match:
         return None
     number, suffix = float(match.group(1)), match.group(2)
@@ -184,8 +184,14 @@ class ContainerInfo:
     init: bool = False
 
     def resource(self, name: str) -> tuple[str | None, str | None]:
-        """(request, limit) as written; for extended resources a missing request defaults to the limit."""
+        """(request, limit) as written."""
         return self.requests.get(name), self.limits.get(name)
+
+    def requested(self, name: str) -> str | None:
+        """What the scheduler counts: the request, or the limit when there is no request (Kubernetes defaults a
+        missing request to the limit, and extended resources and huge pages may not differ from it)."""
+        request, limit = self.resource(name)
+        return request if request is not None else limit
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
-from .kube import NodeInfo, Taint, Toleration
+from .kube import EFA_RESOURCE, NodeInfo, Taint, Toleration
 
 # Tolerations the DaemonSet controller adds to every daemon pod (kubernetes pkg/controller/daemon/util,
 # AddOrUpdateDaemonPodTolerations); network-unavailable only for hostNetwork pods, as the plugin is.
@@ -132,6 +132,6 @@ def efa_candidates(nodes: Iterable[NodeInfo]) -> tuple[NodeInfo, ...]:
     out = []
     for node in nodes:
         info = lookup(node.instance_type) if node.instance_type else None
-        if (node.allocatable_count("vpc.amazonaws.com/efa") or 0) > 0 or info is None or info.efa_supported:
+        if (node.allocatable_count(EFA_RESOURCE) or 0) > 0 or info is None or info.efa_supported:
             out.append(node)
     return tuple(out)
