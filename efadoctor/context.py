@@ -43,25 +43,33 @@ class Context:
     options: Options
     recorder: CallRecorder = field(default_factory=CallRecorder)
     _clients: dict[str, Any] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _locks: dict[str, threading.Lock] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)  # guards _locks only
 
     def kube(self):
         """The Kubernetes client for the chosen kubeconfig and context (created once)."""
-        with self._lock:
-            if "kube" not in self._clients:
-                from .clients.kube import KubeClient
 
-                self._clients["kube"] = KubeClient(
-                    kubeconfig=self.options.kubeconfig,
-                    context=self.options.kube_context,
-                    recorder=self.recorder,
-                    request_timeout_s=min(10.0, self.options.timeout_s),
-                )
-            return self._clients["kube"]
+        def build():
+            from .clients.kube import KubeClient
+
+            return KubeClient(
+                kubeconfig=self.options.kubeconfig,
+                context=self.options.kube_context,
+                recorder=self.recorder,
+                request_timeout_s=min(10.0, self.options.timeout_s),
+            )
+
+        return self.client("kube", build)
 
     def client(self, name: str, factory):
-        """Any other lazily built, shared client (EC2, exec), created once under the lock."""
+        """Any other lazily built, shared client (EC2, exec), created once under its own lock.
+
+        One lock per client: building the Kubernetes client can run the kubeconfig's exec plugin
+        (`aws eks get-token`, about a second), and the AWS session must not wait for it.
+        """
         with self._lock:
+            lock = self._locks.setdefault(name, threading.Lock())
+        with lock:
             if name not in self._clients:
                 self._clients[name] = factory()
             return self._clients[name]

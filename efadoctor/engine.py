@@ -99,9 +99,7 @@ class Facts:
             with self._lock:
                 self.calls[collector.fact] = self.calls.get(collector.fact, 0) + 1
             slot.value = collector.gather(**kwargs)
-        except (FactUnavailable, *FATAL) as error:
-            slot.error = error
-        except CollectorFailed as error:  # a dependency crashed: this fact cannot be known either
+        except (FactUnavailable, CollectorFailed, *FATAL) as error:  # CollectorFailed: a dependency crashed
             slot.error = error
         except Exception as error:  # noqa: BLE001 - one broken collector must not hide the others
             slot.error = CollectorFailed(collector.fact, error, traceback.format_exc())
@@ -115,6 +113,13 @@ class Facts:
             raise FactUnavailable(f"timed out after {self._timeout_s:g}s gathering {name}")
         if slot.error is not None:
             raise slot.error
+        return slot.value
+
+    def gathered(self, name: str) -> Any:
+        """The fact if this run already gathered it, else None; never starts a collector or waits."""
+        slot = self._slots.get(name)
+        if slot is None or not slot.done.is_set() or slot.error is not None:
+            return None
         return slot.value
 
     def fatal(self) -> BaseException | None:

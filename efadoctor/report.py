@@ -11,7 +11,7 @@ import datetime as _dt
 from typing import Any, Mapping, Sequence
 
 from . import __version__
-from .model import Cause, Finding, Ranking, Status
+from .model import Cause, Finding, Ranking
 from .rank import verdict_of
 
 SCHEMA_VERSION = 1
@@ -123,10 +123,3 @@ EXIT_CODES = {"healthy": 0, "causes_found": 1, "inconclusive": 3}
 
 def exit_code(report: Mapping[str, Any]) -> int:
     return EXIT_CODES[report["verdict"]]
-
-
-def status_counts(report: Mapping[str, Any]) -> dict[str, int]:
-    counts = {s.value: 0 for s in Status}
-    for entry in report["checks"]:
-        counts[entry["status"]] += 1
-    return counts

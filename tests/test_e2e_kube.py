@@ -126,3 +126,26 @@ def test_rejected_credentials_end_the_run_with_one_message(cluster, tmp_path):
     assert result.exit_code == 3
     assert "rejected the credentials of context fake (401 Unauthorized)" in result.output
     assert result.output.count("\n") == 1 and "Traceback" not in result.output
+
+
+def test_a_check_selection_without_node_checks_reads_no_node(cluster):
+    """The target line shows the node only when a check needed it: no GET just to decorate the report."""
+    _, kubeconfig = cluster
+    code, report = invoke_json("pod", "default/nccl-test-0", "--kubeconfig", kubeconfig, "--no-exec", "--only", "POD002")
+    assert code == 0, report["headline"]
+    assert report["api_calls"]["by_operation"] == {"kubernetes:get pods": 1}
+    assert "node" not in report["target"]
+
+
+def test_a_slow_answer_loses_that_fact_not_the_run(cluster):
+    """A read timeout is not "connection refused": the server was reached, only this request is lost."""
+    from efadoctor.clients.calls import CallRecorder
+    from efadoctor.clients.kube import KubeClient
+    from efadoctor.model import BackendUnreachable, FactUnavailable
+
+    fake, kubeconfig = cluster
+    client = KubeClient(kubeconfig=str(kubeconfig), context=None, recorder=CallRecorder(), request_timeout_s=0.2)
+    fake.delay_s = 1.0
+    with pytest.raises(FactUnavailable, match="did not answer GET /api/v1/nodes/x within 0.2s") as raised:
+        client.get("/api/v1/nodes/x", permission="get nodes")
+    assert not isinstance(raised.value, BackendUnreachable)

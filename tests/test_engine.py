@@ -192,3 +192,44 @@ def test_provided_facts_need_no_collector():
     facts = Facts({}, None, timeout_s=1, provided={"given": "yes"})
     assert facts.get("given") == "yes"
     assert run([reads], {}, context=None, provided={"given": "ok"}).findings[0].verdict.summary == "ok"
+
+
+def test_gathered_reads_only_what_the_run_already_has():
+    """The report's target line peeks at facts: it must never start a collector (an API call) of its own."""
+    started = []
+
+    @collector
+    def node():
+        started.append("node")
+        return "n1"
+
+    @collector
+    def broken():
+        raise FactUnavailable("denied")
+
+    facts = Facts(_collectors(node, broken), None, timeout_s=1)
+    assert facts.gathered("node") is None and started == []
+    assert facts.get("node") == "n1" and facts.gathered("node") == "n1"
+    with pytest.raises(FactUnavailable):
+        facts.get("broken")
+    assert facts.gathered("broken") is None and facts.gathered("never") is None
+    assert started == ["node"]
+
+
+def test_building_one_shared_client_does_not_hold_up_another():
+    """The kubeconfig's exec plugin (`aws eks get-token`) can take a second; the AWS session must not queue behind it."""
+    from efadoctor.context import Context, Options
+
+    context = Context(Options(target="node"))
+    release = threading.Event()
+    slow = threading.Thread(target=context.client, args=("kube", lambda: release.wait(5) and "kube"))
+    slow.start()
+    try:
+        time.sleep(0.05)  # the slow build now holds its lock
+        started = time.perf_counter()
+        assert context.client("aws", lambda: "aws") == "aws"
+        assert time.perf_counter() - started < 0.5
+    finally:
+        release.set()
+        slow.join()
+    assert context.client("kube", lambda: "built twice") == "kube"

@@ -7,10 +7,11 @@ import json
 import click
 
 from .diagnose import load_registry
+from .options import OUTPUTS
 
 
 @click.command(name="checks")
-@click.option("-o", "--output", type=click.Choice(("table", "json", "markdown")), default="table", show_default=True)
+@click.option("-o", "--output", type=click.Choice(OUTPUTS), default="table", show_default=True)
 @click.option("--checks-dir", multiple=True, type=click.Path(file_okay=False), help="Also load checks from *.py in DIR.")
 @click.option("--no-plugins", is_flag=True, help="Do not load checks from installed plugins.")
 def command(output, checks_dir, no_plugins):

@@ -57,8 +57,7 @@ def _spinner(message: str) -> Iterator[None]:
 
 
 def _target(options: Options, facts) -> dict[str, Any]:
-    from ..model import FactUnavailable
-
+    """What was diagnosed; the node's details only if a check needed the node (no call just for this line)."""
     target: dict[str, Any] = {"kind": options.target}
     if options.target == "pod":
         target.update(name=options.pod, namespace=options.namespace)
@@ -66,10 +65,7 @@ def _target(options: Options, facts) -> dict[str, Any]:
         target["name"] = options.node
     elif options.paths:
         target["name"] = ", ".join(options.paths)
-    try:
-        node = facts.get("node")
-    except (FactUnavailable, Exception):  # noqa: BLE001 - the target line is best effort
-        node = None
+    node = facts.gathered("node")
     if node is not None:
         target.update(node=node.name, instance_id=node.instance_id, region=node.region, instance_type=node.instance_type, zone=node.zone)
     if options.region:
@@ -82,8 +78,7 @@ def run_checks(
     checks: Sequence[Check],
     *,
     symptom: str | None,
-    provided: Mapping[str, Any] | None = None,
-    registry=None,
+    registry,
 ) -> dict[str, Any]:
     """Gather, evaluate, rank and build the report value."""
     from .. import engine
@@ -94,7 +89,7 @@ def run_checks(
     started = time.perf_counter()
     try:
         with _spinner(f"efadoctor: diagnosing {options.target} …"):
-            result = engine.run(checks, registry.collectors, context, timeout_s=options.timeout_s, provided=provided, debug=options.debug)
+            result = engine.run(checks, registry.collectors, context, timeout_s=options.timeout_s, debug=options.debug)
     except UsageError as error:
         raise UsageFailure(str(error)) from error
     except BackendUnreachable as error:

@@ -97,10 +97,16 @@ class KubeClient:
             status = response.status
             data = response.read()
         except Exception as error:  # urllib3 connection errors, TLS, timeouts
+            from urllib3.exceptions import ReadTimeoutError
+
             self._recorder.record("kubernetes", permission, time.perf_counter() - started, ok=False, error=type(error).__name__, detail=path)
-            if _refused(error):
-                raise BackendUnreachable(f"cannot reach the Kubernetes API server at {self.target.server} (context {self.target.context}): connection refused") from error
-            raise FactUnavailable(f"Kubernetes API request GET {path} failed: {_short(error)}") from error
+            cause = _cause(error)
+            unreachable = _unreachable(cause)
+            if unreachable:
+                raise BackendUnreachable(f"cannot reach the Kubernetes API server at {self.target.server} (context {self.target.context}): {unreachable}") from error
+            if isinstance(cause, ReadTimeoutError):
+                raise FactUnavailable(f"the Kubernetes API server did not answer GET {path} within {self._timeout:g}s") from error
+            raise FactUnavailable(f"Kubernetes API request GET {path} failed: {_short(cause)}") from error
         self._recorder.record(
             "kubernetes", permission, time.perf_counter() - started, ok=200 <= status < 300, error=None if status < 300 else str(status), detail=path
         )
@@ -142,9 +148,25 @@ def _current_context(path: str) -> str:
         return "current-context"
 
 
-def _refused(error: BaseException) -> bool:
-    text = repr(error)
-    return "Connection refused" in text or "NewConnectionError" in text or "Max retries exceeded" in text
+def _cause(error: BaseException) -> BaseException:
+    """What went wrong under urllib3's "Max retries exceeded" wrapper."""
+    from urllib3.exceptions import MaxRetryError
+
+    return error.reason if isinstance(error, MaxRetryError) and error.reason is not None else error
+
+
+def _unreachable(cause: BaseException) -> str | None:
+    """Why no connection to the API server could be made at all, or None when one was made.
+
+    Refused, unresolvable or connect-timed-out (a private EKS endpoint seen from outside its VPC) ends
+    the run: no fact can be gathered. A server that was reached but answered one request too slowly
+    (a read timeout, a reset) loses only that fact, so it must not be reported as unreachable.
+    """
+    from urllib3.exceptions import ConnectTimeoutError  # NewConnectionError and NameResolutionError are subclasses
+
+    if isinstance(cause, ConnectionRefusedError) or "Connection refused" in str(cause):
+        return "connection refused"
+    return _short(cause) if isinstance(cause, ConnectTimeoutError) else None
 
 
 def _short(error: BaseException) -> str:

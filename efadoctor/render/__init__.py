@@ -1,3 +1,1 @@
 """Renderers: they only present a report, never gather or judge."""
-
-RENDERERS = ("table", "json", "markdown")
