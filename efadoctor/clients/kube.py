@@ -64,6 +64,11 @@ class KubeClient:
             raise
         except Exception as error:  # ConfigException and friends: say which file and context
             raise KubeConfigError(f"cannot use kubeconfig {path or '~/.kube/config'}" + (f" context {context!r}" if context else "") + f": {error}") from error
+        # a read that timed out is not retried: an incident tool should lose one slow fact in 10 s,
+        # not wait 4 x 10 s (urllib3's default) for it; refused connects are still retried briefly
+        from urllib3 import Retry
+
+        configuration.retries = Retry(total=2, connect=2, read=0, status=0, redirect=0)
         self.configuration = configuration
         self.target = KubeTarget(context_name, configuration.host)
         self._api = ApiClient(configuration)
