@@ -47,3 +47,14 @@ def test_table_without_terminal_has_no_escape_codes_and_keeps_commands_whole():
     out = io.StringIO()
     markdown.render(report, out)
     assert f"```sh\n{command}\n```" in out.getvalue()
+
+
+def test_markdown_survives_empty_texts_from_a_plugin():
+    cause = {"rank": 1, "check_id": "ACME001", "title": "t", "layer": "runtime", "severity": "low", "status": "warn",
+             "confidence": "low", "summary": "", "evidence": [], "fix": {"summary": "", "commands": []},
+             "consequences": [], "docs": "efadoctor explain ACME001"}
+    report = {**_report([_entry("ACME001", "warn", "")], [{"check_id": "ACME002", "title": "t", "reason": "", "missing_permission": None}]),
+              "verdict": "causes_found", "causes": [cause]}
+    out = io.StringIO()
+    markdown.render(report, out)
+    assert "ACME001" in out.getvalue()

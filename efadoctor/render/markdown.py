@@ -9,6 +9,10 @@ from tabulate import tabulate
 from .text import check_rows, target_line
 
 
+def _first(text: str) -> str:
+    return (text.splitlines() or [""])[0]
+
+
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
@@ -25,7 +29,7 @@ def _cause(cause: Mapping[str, Any], checks: Mapping[str, Mapping[str, Any]]) ->
         lines += ["Evidence:", ""] + [f"- `{e['source']}`: {e['detail']}" for e in cause["evidence"]] + [""]
     fix = cause.get("fix")
     if fix:
-        lines += [f"Fix: {fix['summary'].splitlines()[0]}", ""]
+        lines += [f"Fix: {_first(fix['summary'])}", ""]
         rest = fix["summary"].splitlines()[1:]
         if rest:
             lines += ["```yaml", *rest, "```", ""]
@@ -54,7 +58,7 @@ def render(report: Mapping[str, Any], out: TextIO, *, color: bool = False) -> No
         lines += ["## Could not check", ""]
         for c in report["could_not_check"]:
             perm = f" (missing permission: `{c['missing_permission']}`)" if c.get("missing_permission") else ""
-            lines.append(f"- {c['check_id']} {c['title']}: {c['reason'].splitlines()[0]}{perm}")
+            lines.append(f"- {c['check_id']} {c['title']}: {_first(c['reason'])}{perm}")
         lines.append("")
     rows = [[check_id, status.upper(), layer, _cell(summary)] for check_id, status, layer, summary in check_rows(report)]
     lines += ["## All checks", "", tabulate(rows, headers=["ID", "Status", "Layer", "Summary"], tablefmt="github"), ""]
