@@ -7,7 +7,6 @@ facts are unavailable here quickly; tests/test_e2e_ec2_crosscheck.py covers them
 
 from __future__ import annotations
 
-import os
 import shlex
 from pathlib import Path
 from urllib.parse import unquote
@@ -29,14 +28,7 @@ NO_DEVICES = "2026/02/03 15:23:32 Fetching EFA devices.\n2026/02/03 15:23:32 Err
 STS = {"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "trainer"}
 
 
-@pytest.fixture(autouse=True)
-def no_aws(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No AWS credentials anywhere: the EC2 facts become unavailable at once, never hang on instance metadata."""
-    for key in [key for key in os.environ if key.startswith("AWS_")]:
-        monkeypatch.delenv(key)
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
+pytestmark = pytest.mark.usefixtures("no_aws")  # tests/conftest.py: EC2 cannot be asked
 
 
 class Cluster:

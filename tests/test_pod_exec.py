@@ -9,7 +9,6 @@ becomes one clear reason on the probe checks while the rest of the report stays 
 
 from __future__ import annotations
 
-import os
 import random
 import time
 from pathlib import Path
@@ -29,11 +28,7 @@ NODE = "ip-10-0-1-10.ec2.internal"
 ONLY = ("--only", "POD001,PRB")  # the pod spec's EFA request and the probe: the rest of the walk has its own tests
 
 
-@pytest.fixture(autouse=True)
-def no_aws(monkeypatch: pytest.MonkeyPatch) -> None:
-    for key in [key for key in os.environ if key.startswith("AWS_")]:
-        monkeypatch.delenv(key)
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+pytestmark = pytest.mark.usefixtures("no_aws")  # tests/conftest.py: EC2 cannot be asked
 
 
 @pytest.fixture()

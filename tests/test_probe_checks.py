@@ -29,11 +29,10 @@ from tests.fakes.probe_text import (
     WITH_IPC_LOCK,
     efa_entries,
     fenced_block,
-    local_capture,
     probe_output,
-    sample_lines,
     version_text,
 )
+from tests.samples import local_capture, sample_lines
 
 REGISTRY = load(plugins=False)
 PRB = sorted((c for c in REGISTRY.checks.values() if c.id.startswith("PRB")), key=lambda c: c.id)

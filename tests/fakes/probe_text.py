@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from tests.samples import commented_example, fenced_blocks, local_capture, sample_lines  # noqa: F401 - re-used below and by tests
+from tests.samples import commented_example, fenced_blocks, local_capture
 
 
 def fenced_block(name: str, index: int = 0) -> str:
