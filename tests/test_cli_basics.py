@@ -128,3 +128,8 @@ def test_kubectl_plugin_names_itself_as_kubectl_subcommand():
     assert plugin, "the kubectl-efadoctor console script is not installed"
     result = subprocess.run([plugin, "--help"], capture_output=True, text=True, check=True)
     assert result.stdout.startswith("Usage: kubectl efadoctor ")
+
+
+def test_kubeconfig_that_is_not_a_file_is_named_so(tmp_path):
+    result = _invoke("run", "--node", "n1", "--kubeconfig", str(tmp_path))
+    assert result.exit_code == 2 and "is not a file" in result.output

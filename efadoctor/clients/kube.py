@@ -137,8 +137,10 @@ class KubeClient:
 
 def _ensure_readable(path: str) -> None:
     for part in path.split(os.pathsep):
-        if not os.path.isfile(part):
+        if not os.path.exists(part):
             raise KubeConfigError(f"kubeconfig {part} does not exist")
+        if not os.path.isfile(part):
+            raise KubeConfigError(f"kubeconfig {part} is not a file")
         if not os.access(part, os.R_OK):
             raise KubeConfigError(f"kubeconfig {part} is not readable")
 
