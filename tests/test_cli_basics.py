@@ -130,6 +130,6 @@ def test_kubectl_plugin_names_itself_as_kubectl_subcommand():
     assert result.stdout.startswith("Usage: kubectl efadoctor ")
 
 
-def test_kubeconfig_that_is_not_a_file_is_named_so(tmp_path):
-    result = _invoke("run", "--node", "n1", "--kubeconfig", str(tmp_path))
+def test_kubeconfig_that_is_not_a_file_is_named_so():
+    result = _invoke("run", "--node", "n1", "--kubeconfig", "/dev/null")  # a device: click lets it through
     assert result.exit_code == 2 and "is not a file" in result.output
