@@ -20,7 +20,7 @@ def _imported_modules(*args: str) -> set[str]:
     return modules
 
 
-@pytest.mark.parametrize("args", [("--help",), ("run", "--help"), ("pod", "--help")])
+@pytest.mark.parametrize("args", [("--help",)] + [(c, "--help") for c in ("run", "pod", "logs", "lint", "probe", "instance-types", "checks", "explain")])
 def test_help_imports_no_heavy_library(args):
     modules = _imported_modules(*args)
     assert "click" in modules  # the measurement works
